@@ -1,0 +1,60 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Release builds of the int8 kernels need AVX2 on x86_64: without it the SIMD code falls
+// back to SSE2 and runs several times slower. ARM builds use the baseline (NEON is always there).
+#if arch(x86_64)
+let simdFlags: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mbmi2"])]
+#else
+let simdFlags: [SwiftSetting] = []
+#endif
+
+// The kernels are the hot path: they are compiled optimized even in debug builds, so that a
+// debug build (and the test suite, which runs whole models) takes seconds per inference, not minutes.
+let kernelSettings: [SwiftSetting] = simdFlags + [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
+let package = Package(
+    name: "EdgeCAM",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "edgecam", targets: ["EdgeCAMCLI"]),
+        .library(name: "Inference", targets: ["Inference"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // Int8 engine: TFLite reader, execution plan, kernels. No dependencies, no I/O.
+        .target(name: "Inference", swiftSettings: kernelSettings),
+        // NumPy .npy files: the exchange format for tensors and heatmaps.
+        .target(name: "NPY"),
+        // libjpeg(-turbo) shim: setjmp error manager, so corrupt frames are errors, not exit().
+        .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
+        // RGB images: JPEG decode/encode, YUYV, resize, crop, quantize, colormaps, overlay.
+        .target(name: "Imaging", dependencies: ["CJPEG"], swiftSettings: simdFlags),
+        // Prints decode + resize + quantize timings per camera frame (scripts/bench-decode).
+        .executableTarget(name: "ImagingBenchmark", dependencies: ["Imaging"]),
+        .executableTarget(
+            name: "EdgeCAMCLI",
+            dependencies: [
+                "Inference", "NPY",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "NPY"]),
+        .testTarget(name: "NPYTests", dependencies: ["NPY"]),
+        .testTarget(name: "CLITests", dependencies: ["EdgeCAMCLI", "NPY"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
+        // Unix-socket control protocol (newline-delimited JSON): types, server, client, peer auth.
+        .target(name: "Control", exclude: ["PROTOCOL.md"]),
+        .testTarget(name: "ControlTests", dependencies: ["Control"]),
+        // videodev2.h constants and non-variadic libv4l2 wrappers for Swift.
+        .target(name: "CV4L2", linkerSettings: [.linkedLibrary("v4l2")]),
+        // Frame sources: V4L2 camera (mmap streaming, reconnects), JPEG-directory and MJPEG replay.
+        .target(name: "Capture", dependencies: ["CV4L2"]),
+        // Prints frames/states of a source as JSON lines; the Capture tests run it under the fake camera.
+        .executableTarget(name: "capture-probe", dependencies: ["Capture"]),
+        .testTarget(name: "CaptureTests", dependencies: ["Capture", "capture-probe"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Inference
 
@@ -61,5 +62,46 @@ import Testing
         // refs/shapes/README.md: the optimized kernels agree exactly with the reference on this model.
         #expect(builtin.differing == 0)
         #expect(xnnpack.maxAbs <= 2)
+    }
+
+    /// Per op, on identical inputs: our outputs (= the reference kernels') against LiteRT's
+    /// optimized kernels and XNNPACK. Single ops differ by at most 1 LSB (rounding ties); the one
+    /// fixture with two ops in a chain (`quantize_f32_relu`) lets a tie difference grow to 2.
+    @Test func reportsPerOperatorDistanceToOptimizedKernelsAndXNNPACK() throws {
+        var rows: [String] = []
+        var worst: [String: Int] = [:]
+        for fixture in OperatorFixtureTests.cases {
+            let directory = OperatorFixtureTests.directory.appendingPathComponent(fixture.dir)
+            let interpreter = try Interpreter(modelBytes: [UInt8](Data(contentsOf: OperatorFixtureTests.directory
+                .appendingPathComponent(fixture.model))))
+            var builtin = Distance(), xnnpack = Distance()
+            for sample in 0..<fixture.samples {
+                for input in fixture.inputs {
+                    let position = try #require(interpreter.model.inputs.firstIndex(of: input.tensorIndex))
+                    try interpreter.setInput(position, bytes: Data(contentsOf: directory.appendingPathComponent(input.files[sample])))
+                }
+                interpreter.invoke()
+                for output in fixture.outputs where output.dtype == "i8" {
+                    let position = try #require(interpreter.model.outputs.firstIndex(of: output.tensorIndex))
+                    let ours = try interpreter.output(position)[...]
+                    if let files = output.files.builtin {
+                        builtin.add(ours, try [UInt8](Data(contentsOf: directory.appendingPathComponent(files[sample])))[...])
+                    }
+                    if let files = output.files.xnnpack {
+                        xnnpack.add(ours, try [UInt8](Data(contentsOf: directory.appendingPathComponent(files[sample])))[...])
+                    }
+                }
+            }
+            guard builtin.total > 0 else { continue }
+            worst[fixture.name] = max(builtin.maxAbs, xnnpack.maxAbs)
+            if builtin.differing + xnnpack.differing > 0 {
+                rows.append("  \(fixture.name): optimized \(builtin); XNNPACK \(xnnpack.total > 0 ? xnnpack.description : "not delegated")")
+            }
+        }
+        print("single-op fixtures where LiteRT's optimized kernels or XNNPACK differ from ours (= reference):\n" + rows.joined(separator: "\n"))
+        #expect(worst.count >= 80)
+        for (name, maxAbs) in worst {
+            #expect(maxAbs <= (name == "quantize_f32_relu" ? 2 : 1), "\(name): max |diff| \(maxAbs)")
+        }
     }
 }

@@ -18,8 +18,10 @@ import Testing
                 var files: [String]
             }
             struct Output: Decodable {
-                struct Files: Decodable { var ref: [String] }
+                /// Outputs of LiteRT's reference kernels, optimized built-in kernels and XNNPACK (when it took the model).
+                struct Files: Decodable { var ref: [String]; var builtin: [String]?; var xnnpack: [String]? }
                 var tensorIndex: Int
+                var dtype: String
                 var files: Files
             }
             var name: String

@@ -77,15 +77,17 @@ public final class V4L2Camera: FrameSource {
             defer { status.stopRequested = true }
             return !status.stopRequested
         }
-        guard first else { return }
-        var byte: UInt8 = 1
-        _ = write(wakeWriteFD, &byte, 1)
-        // Waits for a running nextFrame to notice the wake-up and return.
+        if first {
+            var byte: UInt8 = 1
+            _ = write(wakeWriteFD, &byte, 1)
+        }
+        // Waits for a running nextFrame to notice the wake-up and return. A second caller
+        // waits here too, so every stop() returns only once the camera is stopped.
         loop.withLock { loop in
             loop.session?.close()
             loop.session = nil
+            setState(.stopped)
         }
-        setState(.stopped)
     }
 
     public func nextFrame(timeout: Duration) throws(CaptureError) -> FrameReadResult {

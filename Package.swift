@@ -22,10 +22,14 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // Int8 engine: TFLite reader, execution plan, kernels. No dependencies, no I/O.
         .target(name: "Inference", swiftSettings: kernelSettings),
+        // Explanations (CAM, Grad-CAM(++), guided backprop, occlusion) on the int8 engine. No I/O.
+        .target(name: "Explain", dependencies: ["Inference"], swiftSettings: kernelSettings),
+        .testTarget(name: "ExplainTests", dependencies: ["Explain", "Inference"], swiftSettings: kernelSettings),
         // NumPy .npy files: the exchange format for tensors and heatmaps.
         .target(name: "NPY"),
         // libjpeg(-turbo) shim: setjmp error manager, so corrupt frames are errors, not exit().
@@ -45,6 +49,13 @@ let package = Package(
         .testTarget(name: "NPYTests", dependencies: ["NPY"]),
         .testTarget(name: "CLITests", dependencies: ["EdgeCAMCLI", "NPY"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
+        // SQLite (WAL) log of detections, heatmaps and events: schema, retention, queries.
+        .target(name: "Store", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        // Prints Store insert throughput and query latency over 1 M rows.
+        .executableTarget(name: "StoreBenchmark", dependencies: ["Store"]),
+        // Test helper: inserts until SIGKILLed, acknowledging each commit (StoreTests' crash test).
+        .executableTarget(name: "StoreCrashWriter", dependencies: ["Store"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store"]),
         // Unix-socket control protocol (newline-delimited JSON): types, server, client, peer auth.
         .target(name: "Control", exclude: ["PROTOCOL.md"]),
         .testTarget(name: "ControlTests", dependencies: ["Control"]),

@@ -1,0 +1,38 @@
+/// The two inner loops the float backward pass spends its time in, written with explicit
+/// 8-lane SIMD (AVX on x86, 2×NEON on ARM) and wrapping index arithmetic: the compiler does not
+/// vectorize the plain loops on its own (overflow checks on the index math stop it).
+enum VectorLoops {
+    /// `y[i] += a * x[i]` for `i` in `0..<count`.
+    @inline(__always)
+    static func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        let va = SIMD8<Float>(repeating: a)
+        var i = 0
+        while i &+ 8 <= count {
+            let vx = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+            let vy = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(y + i).storeBytes(of: vy + va * vx, as: SIMD8<Float>.self)
+            i &+= 8
+        }
+        while i < count {
+            y[i] += a * x[i]
+            i &+= 1
+        }
+    }
+
+    /// `y[i] += a[i] * b[i]` for `i` in `0..<count`.
+    @inline(__always)
+    static func multiplyAdd(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        while i &+ 8 <= count {
+            let va = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self)
+            let vb = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
+            let vy = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(y + i).storeBytes(of: vy + va * vb, as: SIMD8<Float>.self)
+            i &+= 8
+        }
+        while i < count {
+            y[i] += a[i] * b[i]
+            i &+= 1
+        }
+    }
+}

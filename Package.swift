@@ -38,6 +38,10 @@ let package = Package(
         .target(name: "Imaging", dependencies: ["CJPEG"], swiftSettings: simdFlags),
         // Prints decode + resize + quantize timings per camera frame (scripts/bench-decode).
         .executableTarget(name: "ImagingBenchmark", dependencies: ["Imaging"]),
+        // Times the int8 interpreter on a model and counts heap allocations per invocation.
+        .executableTarget(name: "InferenceBenchmark", dependencies: ["Inference", "CMallocCounter"]),
+        // malloc/free counters for the allocation check (benchmark only, never linked into the library).
+        .target(name: "CMallocCounter"),
         .executableTarget(
             name: "EdgeCAMCLI",
             dependencies: [
@@ -45,7 +49,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "InferenceTests", dependencies: ["Inference", "NPY"]),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "NPY", "InferenceBenchmark"]),
         .testTarget(name: "NPYTests", dependencies: ["NPY"]),
         .testTarget(name: "CLITests", dependencies: ["EdgeCAMCLI", "NPY"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),

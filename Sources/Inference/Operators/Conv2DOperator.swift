@@ -6,13 +6,15 @@ struct Conv2DOperator: PreparedOperator {
     let output: Int
     let filter: [Int8]
     let bias: [Int32]?
+    /// The SIMD kernel with its packed weights, or nil to run the reference kernel.
+    let fast: FastConv2D?
 
     var multiplyAccumulates: Int { parameters.multiplyAccumulates }
 
     /// Mirrors TFLite `conv.cc` Prepare for int8: padding from `ComputePaddingHeightWidth`,
     /// per-channel multipliers from `PopulateConvolutionQuantizationParams`
     /// (`inputScale * filterScale / outputScale` in double), the fused activation's range.
-    init(_ op: OperatorInfo, in model: Model) throws(ModelError) {
+    init(_ op: OperatorInfo, in model: Model, kernels: KernelSelection = .fast) throws(ModelError) {
         let prep = OperatorPreparation(op, in: model)
         guard case let .convolution(options) = op.options else { throw prep.invalid("has no Conv2DOptions") }
         try prep.requireCounts(inputs: 2...3)
@@ -66,13 +68,22 @@ struct Conv2DOperator: PreparedOperator {
             paddingTop: rows.padding, paddingLeft: columns.padding,
             inputOffset: -inputQuantization.zeroPoint, outputOffset: outputQuantization.zeroPoint,
             outputMultipliers: multipliers, activation: activation)
+        self.fast = kernels == .fast ? FastConv2D(parameters, filter: self.filter, bias: self.bias) : nil
     }
 
-    func run(_ tensors: TensorPointers) {
+    func run(_ tensors: TensorPointers) { run(tensors, pool: nil) }
+
+    func run(_ tensors: TensorPointers, on pool: WorkerPool) { run(tensors, pool: pool) }
+
+    private func run(_ tensors: TensorPointers, pool: WorkerPool?) {
         let p = parameters
         let input = UnsafeBufferPointer(tensors.buffer(
             self.input, as: Int8.self, count: p.batches * p.inputHeight * p.inputWidth * p.inputDepth))
         let output = tensors.buffer(self.output, as: Int8.self, count: p.batches * p.outputHeight * p.outputWidth * p.outputDepth)
+        if let fast {
+            fast.run(input: input.baseAddress.unsafelyUnwrapped, output: output.baseAddress.unsafelyUnwrapped, pool: pool)
+            return
+        }
         filter.withUnsafeBufferPointer { filter in
             if let bias {
                 bias.withUnsafeBufferPointer { bias in

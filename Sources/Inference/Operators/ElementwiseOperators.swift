@@ -14,13 +14,15 @@ struct ElementwiseOperator: PreparedOperator {
     let input2Count: Int
     let output: Int
     let outputCount: Int
+    /// The fast path for equal shapes: every result precomputed by the reference kernel.
+    let table: ElementwiseLookupTable?
 
     var multiplyAccumulates: Int { 0 }
 
     /// Mirrors TFLite `add.cc` / `sub.cc` / `mul.cc` Prepare for int8. ADD and SUB bring
     /// both inputs to twice the larger input scale with 20 extra bits (`left_shift = 20`);
     /// MUL uses one multiplier `input1Scale * input2Scale / outputScale` computed in float.
-    init(_ op: OperatorInfo, in model: Model) throws(ModelError) {
+    init(_ op: OperatorInfo, in model: Model, kernels: KernelSelection = .fast) throws(ModelError) {
         let prep = OperatorPreparation(op, in: model)
         try prep.requireCounts(inputs: 2...2)
         let first = try prep.input(0, "input 1"), second = try prep.input(1, "input 2"), output = try prep.output()
@@ -77,12 +79,36 @@ struct ElementwiseOperator: PreparedOperator {
         self.input2Count = second.elementCount
         self.output = output.index
         self.outputCount = output.elementCount
+        if kernels == .fast && sameShapes {
+            switch kernel {
+            case var .add(p):
+                p.broadcast = nil
+                table = ElementwiseLookupTable { ReferenceKernels.add(p, input1: $0, input2: $1, output: $2) }
+            case var .sub(p):
+                p.broadcast = nil
+                table = ElementwiseLookupTable { ReferenceKernels.sub(p, input1: $0, input2: $1, output: $2) }
+            case var .mul(p):
+                p.broadcast = nil
+                table = ElementwiseLookupTable { ReferenceKernels.mul(p, input1: $0, input2: $1, output: $2) }
+            }
+        } else {
+            table = nil
+        }
     }
 
-    func run(_ tensors: TensorPointers) {
+    func run(_ tensors: TensorPointers) { run(tensors, pool: nil) }
+
+    func run(_ tensors: TensorPointers, on pool: WorkerPool) { run(tensors, pool: pool) }
+
+    private func run(_ tensors: TensorPointers, pool: WorkerPool?) {
         let output = tensors.buffer(self.output, as: Int8.self, count: outputCount)
         input1.withBuffer(tensors, count: input1Count) { input1 in
             input2.withBuffer(tensors, count: input2Count) { input2 in
+                if let table {
+                    table.run(input1.baseAddress.unsafelyUnwrapped, input2.baseAddress.unsafelyUnwrapped,
+                              output: output.baseAddress.unsafelyUnwrapped, count: outputCount, pool: pool)
+                    return
+                }
                 switch kernel {
                 case let .add(p): ReferenceKernels.add(p, input1: input1, input2: input2, output: output)
                 case let .sub(p): ReferenceKernels.sub(p, input1: input1, input2: input2, output: output)

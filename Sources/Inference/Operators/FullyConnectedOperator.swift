@@ -7,6 +7,8 @@ struct FullyConnectedOperator: PreparedOperator {
     let output: Int
     let filter: [Int8]
     let bias: [Int32]?
+    /// The SIMD kernel with its packed weights, or nil to run the reference kernel.
+    let fast: FastFullyConnected?
 
     var multiplyAccumulates: Int { parameters.multiplyAccumulates }
 
@@ -14,7 +16,7 @@ struct FullyConnectedOperator: PreparedOperator {
     /// `inputElements / filterColumns` rows; the output shape is `[rows, units]`, or the
     /// input's shape with the last dimension replaced when `keep_num_dims` is set. Per-tensor
     /// weights with a bias must pass `GetQuantizedConvolutionMultipler`'s bias-scale check.
-    init(_ op: OperatorInfo, in model: Model) throws(ModelError) {
+    init(_ op: OperatorInfo, in model: Model, kernels: KernelSelection = .fast) throws(ModelError) {
         let prep = OperatorPreparation(op, in: model)
         guard case let .fullyConnected(options) = op.options else { throw prep.invalid("has no FullyConnectedOptions") }
         guard options.weightsFormat == 0 else {
@@ -75,12 +77,21 @@ struct FullyConnectedOperator: PreparedOperator {
                 Double(inputQuantization.scale) * Double($0) / Double(outputQuantization.scale)
             },
             activation: activation)
+        self.fast = kernels == .fast ? FastFullyConnected(parameters, filter: self.filter, bias: self.bias) : nil
     }
 
-    func run(_ tensors: TensorPointers) {
+    func run(_ tensors: TensorPointers) { run(tensors, pool: nil) }
+
+    func run(_ tensors: TensorPointers, on pool: WorkerPool) { run(tensors, pool: pool) }
+
+    private func run(_ tensors: TensorPointers, pool: WorkerPool?) {
         let p = parameters
         let input = UnsafeBufferPointer(tensors.buffer(self.input, as: Int8.self, count: p.batches * p.accumulationDepth))
         let output = tensors.buffer(self.output, as: Int8.self, count: p.batches * p.outputDepth)
+        if let fast {
+            fast.run(input: input.baseAddress.unsafelyUnwrapped, output: output.baseAddress.unsafelyUnwrapped, pool: pool)
+            return
+        }
         filter.withUnsafeBufferPointer { filter in
             if let bias {
                 bias.withUnsafeBufferPointer { bias in

@@ -6,11 +6,15 @@ public struct InterpreterOptions: Sendable {
     public var maximumArenaBytes: Int
     /// Threads an invocation may use, the caller's included (default: the online CPUs).
     public var threads: Int
+    /// The SIMD kernels (default) or the scalar reference kernels everywhere; both give the same bytes.
+    public var kernels: KernelSelection
 
-    public init(keep: Set<Int> = [], maximumArenaBytes: Int = 1 << 31, threads: Int = WorkerPool.onlineProcessors) {
+    public init(keep: Set<Int> = [], maximumArenaBytes: Int = 1 << 31, threads: Int = WorkerPool.onlineProcessors,
+                kernels: KernelSelection = .fast) {
         self.keep = keep
         self.maximumArenaBytes = maximumArenaBytes
         self.threads = threads
+        self.kernels = kernels
     }
 }
 
@@ -57,7 +61,7 @@ public final class Interpreter {
         var operators: [any PreparedOperator] = []
         operators.reserveCapacity(plan.order.count)
         for index in plan.order {
-            operators.append(try makePreparedOperator(model.operators[index], in: model))
+            operators.append(try makePreparedOperator(model.operators[index], in: model, kernels: options.kernels))
         }
         self.model = model
         self.plan = plan

@@ -10,7 +10,8 @@ import Synchronization
 /// Not Swift's cooperative pool: inference is CPU-bound and latency-sensitive, so the
 /// workers are plain threads created once. The calling thread takes part in every job, so
 /// a pool of `threadCount` uses `threadCount - 1` extra threads. ``parallelFor(_:_:)``
-/// allocates nothing and takes the lock twice per job, never per task.
+/// takes the lock twice per job, never per task. It allocates one closure context per job
+/// (`withoutActuallyEscaping`); hot paths use ``parallelFor(_:job:)``, which allocates nothing.
 public final class WorkerPool: @unchecked Sendable {
     // @unchecked: the mutable job state is only touched under `mutex`, or read by workers
     // between the generation change that publishes it and the `remaining` count reaching zero.
@@ -24,6 +25,7 @@ public final class WorkerPool: @unchecked Sendable {
     private var generation = 0
     private var stopping = false
     private var job: ((Int) -> Void)?
+    private var objectJob: (any ParallelJob)?
     private var taskCount = 0
     private let nextTask = Atomic<Int>(0)
     private var busyWorkers = 0
@@ -97,6 +99,40 @@ public final class WorkerPool: @unchecked Sendable {
         }
     }
 
+    /// Calls `job.run(task:)` for every task in `0..<count`, spread over the pool's threads,
+    /// and returns when all calls have returned. Unlike ``parallelFor(_:_:)`` this allocates
+    /// nothing: the job is an object the caller made once.
+    public func parallelFor(_ count: Int, job: any ParallelJob) {
+        if count <= 0 { return }
+        if threads.isEmpty || count == 1 {
+            for task in 0..<count { job.run(task: task) }
+            return
+        }
+        pthread_mutex_lock(mutex)
+        objectJob = job
+        taskCount = count
+        nextTask.store(0, ordering: .relaxed)
+        busyWorkers = threads.count
+        generation &+= 1
+        pthread_cond_broadcast(wake)
+        pthread_mutex_unlock(mutex)
+
+        runTasks(job, count: count)
+
+        pthread_mutex_lock(mutex)
+        while busyWorkers > 0 { pthread_cond_wait(finished, mutex) }
+        objectJob = nil
+        pthread_mutex_unlock(mutex)
+    }
+
+    private func runTasks(_ job: any ParallelJob, count: Int) {
+        while true {
+            let task = nextTask.wrappingAdd(1, ordering: .relaxed).oldValue
+            if task >= count { return }
+            job.run(task: task)
+        }
+    }
+
     private func runTasks(_ body: (Int) -> Void, count: Int) {
         while true {
             let task = nextTask.wrappingAdd(1, ordering: .relaxed).oldValue
@@ -112,10 +148,15 @@ public final class WorkerPool: @unchecked Sendable {
             while generation == seen && !stopping { pthread_cond_wait(wake, mutex) }
             if stopping { break }
             seen = generation
-            guard let body = job else { continue }
             let count = taskCount
-            pthread_mutex_unlock(mutex)
-            runTasks(body, count: count)
+            if let objectJob {
+                pthread_mutex_unlock(mutex)
+                runTasks(objectJob, count: count)
+            } else {
+                guard let body = job else { continue }
+                pthread_mutex_unlock(mutex)
+                runTasks(body, count: count)
+            }
             pthread_mutex_lock(mutex)
             busyWorkers -= 1
             if busyWorkers == 0 { pthread_cond_signal(finished) }
@@ -128,4 +169,11 @@ public final class WorkerPool: @unchecked Sendable {
         unowned(unsafe) let pool: WorkerPool?
         init(pool: WorkerPool) { self.pool = pool }
     }
+}
+
+/// Work split into independent tasks for ``WorkerPool/parallelFor(_:job:)``: an object made
+/// once (at load), holding what its tasks need, so starting a job allocates nothing.
+public protocol ParallelJob: AnyObject {
+    /// Runs task `task`; tasks of one job may run at the same time on different threads.
+    func run(task: Int)
 }

@@ -1,0 +1,76 @@
+/// CONV_2D (groups = 1) as one ``QuantizedGemm``: M = output pixels, K = filter window x
+/// input depth, N = output channels. 1x1 stride-1 convolutions read input pixels as GEMM
+/// rows directly; other shapes gather each output pixel's window (im2col, padded with the
+/// input zero point) into the task's scratch rows. Matches `ReferenceKernels.conv2D`.
+struct FastConv2D: Sendable {
+    let gemm: QuantizedGemm
+    let window: ConvolutionWindow
+    let pointwise: Bool
+    let rowCount: Int
+
+    /// Nil when the fast path does not cover `p` (grouped convolutions, shifts out of range).
+    init?(_ p: Conv2DParameters, filter: [Int8], bias: [Int32]?) {
+        guard p.filterInputDepth == p.inputDepth,
+              ChannelRequantization.covers(p.outputMultipliers)
+        else { return nil }
+        let requantization = ChannelRequantization(p.outputMultipliers, outputOffset: p.outputOffset, activation: p.activation)
+        let depth = p.filterHeight * p.filterWidth * p.inputDepth
+        guard filter.count == p.outputDepth * depth, bias.map({ $0.count == p.outputDepth }) ?? true else { return nil }
+        let weights = filter.withUnsafeBufferPointer { filter in
+            bias.withUnsafeBufferPointerIfPresent { bias in
+                PackedGemmWeights(filter: filter, outputs: p.outputDepth, depth: depth, bias: bias, inputOffset: p.inputOffset)
+            }
+        }
+        gemm = QuantizedGemm(weights: weights, requantization: .fixedPoint(requantization))
+        window = ConvolutionWindow(p)
+        pointwise = p.filterHeight == 1 && p.filterWidth == 1 && p.strideHeight == 1 && p.strideWidth == 1
+            && p.paddingTop == 0 && p.paddingLeft == 0 && p.outputHeight == p.inputHeight && p.outputWidth == p.inputWidth
+        rowCount = p.batches * p.outputHeight * p.outputWidth
+    }
+
+    func run(input: UnsafePointer<Int8>, output: UnsafeMutablePointer<Int8>, pool: WorkerPool?) {
+        let rows: GemmRows = pointwise ? .contiguous(input, stride: window.inputDepth) : .window(input, window)
+        gemm.run(rows, rowCount: rowCount, output: output, pool: pool)
+    }
+}
+
+/// FULLY_CONNECTED as one ``QuantizedGemm`` (M = batches), with the oracle's double-precision
+/// requantization. Matches `ReferenceKernels.fullyConnected` for symmetric weights (filter
+/// offset 0; other layers keep the reference kernel, since `filterOffset * Σx` cannot be folded).
+struct FastFullyConnected: Sendable {
+    let gemm: QuantizedGemm
+    let batches: Int
+    let accumulationDepth: Int
+
+    init?(_ p: FullyConnectedParameters, filter: [Int8], bias: [Int32]?) {
+        guard p.filterOffset == 0, filter.count == p.outputDepth * p.accumulationDepth,
+              bias.map({ $0.count == p.outputDepth }) ?? true, p.effectiveScales.count == p.outputDepth
+        else { return nil }
+        let weights = filter.withUnsafeBufferPointer { filter in
+            bias.withUnsafeBufferPointerIfPresent { bias in
+                PackedGemmWeights(filter: filter, outputs: p.outputDepth, depth: p.accumulationDepth, bias: bias,
+                                  inputOffset: p.inputOffset)
+            }
+        }
+        gemm = QuantizedGemm(weights: weights, requantization: .doubleScale(
+            scales: p.effectiveScales, outputOffset: p.outputOffset, activation: p.activation))
+        batches = p.batches
+        accumulationDepth = p.accumulationDepth
+    }
+
+    func run(input: UnsafePointer<Int8>, output: UnsafeMutablePointer<Int8>, pool: WorkerPool?) {
+        gemm.run(.contiguous(input, stride: accumulationDepth), rowCount: batches, output: output, pool: pool)
+    }
+}
+
+extension Optional {
+    /// `withUnsafeBufferPointer` on an optional array: the body gets nil for nil.
+    @inline(__always)
+    func withUnsafeBufferPointerIfPresent<Element, R>(_ body: (UnsafeBufferPointer<Element>?) -> R) -> R
+    where Wrapped == [Element] {
+        switch self {
+        case let .some(array): return array.withUnsafeBufferPointer { body($0) }
+        case .none: return body(nil)
+        }
+    }
+}

@@ -45,13 +45,13 @@ let package = Package(
         .executableTarget(
             name: "EdgeCAMCLI",
             dependencies: [
-                "Inference", "NPY",
+                "Inference", "NPY", "Explain", "Imaging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "NPY", "InferenceBenchmark"]),
         .testTarget(name: "NPYTests", dependencies: ["NPY"]),
-        .testTarget(name: "CLITests", dependencies: ["EdgeCAMCLI", "NPY"]),
+        .testTarget(name: "CLITests", dependencies: ["EdgeCAMCLI", "NPY", "Imaging", "Inference"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
         // SQLite (WAL) log of detections, heatmaps and events: schema, retention, queries.
         .target(name: "Store", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),

@@ -38,6 +38,9 @@ public final class Explainer {
 
     private var interpreters: [Set<Int>: Interpreter] = [:]
     private var backwardPasses: [Int: BackwardPass] = [:]
+    /// Dequantized FULLY_CONNECTED weights of a GAP→FC head, per CAM layer: dequantizing
+    /// EfficientNet's 1280×1000 matrix costs ~90 ms, so it is done once per explainer.
+    private var camHeads: [Int: (weights: [Float], channels: Int)] = [:]
     let activations: FloatBuffers
     let gradients: FloatBuffers
     var occlusion: OcclusionRunner?
@@ -349,6 +352,21 @@ public final class Explainer {
 
     /// `W[c, :]` of the FULLY_CONNECTED layer fed by the global average of `layer`; throws for other heads.
     func camWeights(layer: Int, targetClass: Int) throws(ExplainError) -> [Float] {
+        let head: (weights: [Float], channels: Int)
+        if let cached = camHeads[layer] {
+            head = cached
+        } else {
+            head = try camHead(layer: layer)
+            camHeads[layer] = head
+        }
+        guard targetClass >= 0, head.weights.count >= (targetClass + 1) * head.channels else {
+            throw ExplainError.camNeedsGlobalPoolingHead("class \(targetClass) is not an output of the FULLY_CONNECTED layer")
+        }
+        return Array(head.weights[(targetClass * head.channels)..<((targetClass + 1) * head.channels)])
+    }
+
+    /// Finds and dequantizes the FULLY_CONNECTED weights fed by the global average of `layer`.
+    private func camHead(layer: Int) throws(ExplainError) -> (weights: [Float], channels: Int) {
         let consumers = model.operators.filter { $0.inputs.contains(layer) }
         guard consumers.count == 1, let pool = consumers.first else {
             throw ExplainError.camNeedsGlobalPoolingHead("the layer is read by \(consumers.count) operators, not one global pool")
@@ -381,10 +399,10 @@ public final class Explainer {
                 }
                 let weights = try dequantizedConstant(next.inputs[1], model: model, op: next)
                 let inputs = model.tensors[next.inputs[1]].shape.last ?? 0
-                guard inputs == shape[3], weights.count >= (targetClass + 1) * inputs else {
+                guard inputs == shape[3], inputs > 0 else {
                     throw ExplainError.camNeedsGlobalPoolingHead("the FULLY_CONNECTED weights do not match the layer's \(shape[3]) channels")
                 }
-                return Array(weights[(targetClass * inputs)..<((targetClass + 1) * inputs)])
+                return (weights, inputs)
             default:
                 throw ExplainError.camNeedsGlobalPoolingHead("the pooled features go to \(next.name), not FULLY_CONNECTED")
             }

@@ -18,11 +18,13 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "edgecam", targets: ["EdgeCAMCLI"]),
+        .executable(name: "edgecamd", targets: ["edgecamd"]),
         .library(name: "Inference", targets: ["Inference"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // Int8 engine: TFLite reader, execution plan, kernels. No dependencies, no I/O.
@@ -45,7 +47,7 @@ let package = Package(
         .executableTarget(
             name: "EdgeCAMCLI",
             dependencies: [
-                "Inference", "NPY", "Explain", "Imaging",
+                "Inference", "NPY", "Control", "Explain", "Imaging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -70,6 +72,25 @@ let package = Package(
         // Prints frames/states of a source as JSON lines; the Capture tests run it under the fake camera.
         .executableTarget(name: "capture-probe", dependencies: ["Capture"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "capture-probe"]),
+        // The edgecamd pipeline: capture → preprocess → infer → policy → explain → store → events,
+        // its configuration (TOML subset), and the control commands it answers.
+        .target(
+            name: "Daemon",
+            dependencies: [
+                "Capture", "Imaging", "Inference", "Explain", "Store", "Control",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The edgecamd process: flags, signals, sd_notify, watchdog, logging.
+        .executableTarget(
+            name: "edgecamd",
+            dependencies: [
+                "Daemon", "Control",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Control", "Store", "edgecamd", "EdgeCAMCLI"]),
     ],
     swiftLanguageModes: [.v6]
 )

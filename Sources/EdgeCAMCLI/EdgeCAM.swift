@@ -7,6 +7,8 @@ struct EdgeCAM: ParsableCommand {
         commandName: "edgecam",
         abstract: "Where is the camera model looking? Int8 TFLite inference and explanations.",
         version: "0.1.0",
-        subcommands: [InspectCommand.self, InferCommand.self, ExplainCommand.self, BenchCommand.self]
+        subcommands: [InspectCommand.self, InferCommand.self, ExplainCommand.self, BenchCommand.self,
+                      StatusCommand.self, DetectionsCommand.self, ShowCommand.self, HeatmapCommand.self, TailCommand.self,
+                      ConfigCommand.self, PauseCommand.self, ResumeCommand.self, SnapshotCommand.self]
     )
 }

@@ -5,8 +5,9 @@ import Imaging
 import Inference
 import NPY
 
-/// `edgecam explain MODEL.tflite --input X.npy --method M --output H.npy …` (tensor form) and
-/// `edgecam explain MODEL.tflite photo.jpg --method M -o overlay.jpg …` (photo form).
+/// `edgecam explain MODEL.tflite --input X.npy --method M --output H.npy …` (tensor form),
+/// `edgecam explain MODEL.tflite photo.jpg --method M -o overlay.jpg …` (photo form), and
+/// `edgecam explain --live [PHOTO.jpg] --method M -o overlay.jpg` (asks the running edgecamd).
 struct ExplainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "explain",
@@ -16,19 +17,26 @@ struct ExplainCommand: ParsableCommand {
         maps at the model input size, each min-max scaled to [0, 1] (a constant map is all zeros).
         Photo form: the JPEG is centre-cropped (side int(224/256·min(h, w)) by default), resized to \
         the model input, quantized (--normalization), explained, and the map is blended over the crop.
+        Live form (--live): edgecamd explains its latest frame (or a JPEG path it can read) with its \
+        own model and writes the overlay; --target takes a class index or label there.
         Methods: \(ExplanationMethod.allCases.map(\.rawValue).joined(separator: ", ")).
         Exit status: 0 done, 1 the model, input, layer or class does not fit, 64 bad usage.
         """
     )
 
-    @Argument(help: "The .tflite model file.")
-    var model: String
+    @Argument(help: "The .tflite model file (with --live: an optional JPEG path edgecamd reads instead of its latest frame).")
+    var model: String?
 
     @Argument(help: "A JPEG photo (photo form). Omit it and give --input for the tensor form.")
     var photo: String?
 
     @Option(name: .shortAndLong, help: "N model inputs as .npy (tensor form).")
     var input: String?
+
+    @Flag(help: "Ask the running edgecamd to explain its latest frame; writes the overlay JPEG to --output.")
+    var live = false
+
+    @OptionGroup var connection: SocketOption
 
     @Option(name: .shortAndLong, help: "The method: \(ExplanationMethod.allCases.map(\.rawValue).joined(separator: "|")).")
     var method: String
@@ -90,6 +98,13 @@ struct ExplainCommand: ParsableCommand {
         }
         if layer != nil && !explanationMethod.usesLayer { throw ValidationError("\(method) does not use a layer; drop --layer") }
         if channel != nil && explanationMethod != .activation { throw ValidationError("--channel only applies to the activation method") }
+        if live {
+            guard photo == nil, input == nil, boxes == nil else {
+                throw ValidationError("--live explains edgecamd's frame: give at most one JPEG path, and no --input or --boxes")
+            }
+            return
+        }
+        guard model != nil else { throw ValidationError("give the .tflite model (or --live to ask edgecamd)") }
         switch (photo, input) {
         case (nil, nil): throw ValidationError("give a JPEG photo after the model, or --input X.npy")
         case (.some, .some): throw ValidationError("give either a photo or --input X.npy, not both")
@@ -112,15 +127,17 @@ struct ExplainCommand: ParsableCommand {
 
     func run() throws {
         guard let method = ExplanationMethod(rawValue: method), let colormap = Colormap(rawValue: colormap) else { return }
-        let model = try loadModel(at: model)
+        if live { return try explainLive(method: method) }
+        guard let modelPath = model else { return }
+        let model = try loadModel(at: modelPath)
         guard model.inputs.count == 1, let inputTensor = model.inputs.first else {
-            throw CLIError("\(self.model): explanations need a model with one input; this one has \(model.inputs.count)")
+            throw CLIError("\(modelPath): explanations need a model with one input; this one has \(model.inputs.count)")
         }
         let explainer: Explainer
         do {
             explainer = try Explainer(model: model, interpreterOptions: InterpreterOptions(threads: threads ?? WorkerPool.onlineProcessors))
         } catch {
-            throw CLIError("\(self.model): \(error)")
+            throw CLIError("\(modelPath): \(error)")
         }
         let layerSelection = layer.map(LayerSelection.named) ?? .automatic
         if method.usesLayer {
@@ -136,7 +153,7 @@ struct ExplainCommand: ParsableCommand {
             do {
                 return try explainer.explain(input: bytes, method: method, target: target, layer: layerSelection, options: options)
             } catch {
-                throw CLIError("\(self.model): \(error)")
+                throw CLIError("\(modelPath): \(error)")
             }
         }
 

@@ -25,6 +25,10 @@ final class BackwardPass {
 
     private enum Kind {
         case convolution(weights: [Float], geometry: WindowGeometry2D, inC: Int, outC: Int)
+        /// 1x1 stride-1 CONV_2D with its weights packed for the GEMM.
+        case pointwise(PointwiseInputGradient, pixels: Int)
+        /// CONV_2D with few input channels; weights `[kH, kW, inC, outC]`.
+        case narrowConvolution(transposed: [Float], geometry: WindowGeometry2D, inC: Int, outC: Int)
         case depthwise(weights: [Float], geometry: WindowGeometry2D, inC: Int, multiplier: Int)
         case fullyConnected(weights: [Float], rows: Int, inputs: Int, outputs: Int)
         case add(ElementwiseGradient.Broadcast, sign: Float)
@@ -89,6 +93,15 @@ final class BackwardPass {
                 weights.withUnsafeBufferPointer {
                     ConvolutionGradient.input(outputGradient: dy, weights: $0, geometry: geometry,
                                               inputChannels: inC, outputChannels: outC, into: d, pool: pool)
+                }
+            case let .pointwise(gemm, pixels):
+                guard let d = dx(0) else { continue }
+                gemm.accumulate(outputGradient: dy, pixels: pixels, into: d, pool: pool)
+            case let .narrowConvolution(transposed, geometry, inC, outC):
+                guard let d = dx(0) else { continue }
+                transposed.withUnsafeBufferPointer {
+                    ConvolutionGradient.narrowInput(outputGradient: dy, transposed: $0, geometry: geometry,
+                                                    inputChannels: inC, outputChannels: outC, into: d)
                 }
             case let .depthwise(weights, geometry, inC, multiplier):
                 guard let d = dx(0) else { continue }
@@ -163,6 +176,10 @@ final class BackwardPass {
 
     // MARK: - Preparation
 
+    /// Below this many input channels a CONV_2D's input gradient is computed as dot products over
+    /// the output channels (an axpy over so few input channels would not fill a vector).
+    private static let narrowInputChannels = 8
+
     private static func prepare(_ op: OperatorInfo, model: Model, onPath: Set<Int>) throws(ExplainError) -> (Step, Set<Int>) {
         let tensors = model.tensors
         func fail(_ reason: String) -> ExplainError {
@@ -230,7 +247,19 @@ final class BackwardPass {
                 guard filter[3] > 0, input[3] % filter[3] == 0, input[3] == filter[3] else {
                     throw fail("grouped convolutions are not supported")
                 }
-                kind = .convolution(weights: try constant(1), geometry: geometry, inC: input[3], outC: filter[0])
+                let weights = try constant(1), inC = input[3], outC = filter[0]
+                if ConvolutionGradient.isPointwise(geometry) {
+                    let gemm = weights.withUnsafeBufferPointer {
+                        PointwiseInputGradient(weights: $0, inputChannels: inC, outputChannels: outC)
+                    }
+                    kind = .pointwise(gemm, pixels: geometry.batch * geometry.inputHeight * geometry.inputWidth)
+                } else if inC < Self.narrowInputChannels {
+                    kind = .narrowConvolution(transposed: ConvolutionGradient.transposedForNarrowInput(
+                        weights, geometry: geometry, inputChannels: inC, outputChannels: outC),
+                                              geometry: geometry, inC: inC, outC: outC)
+                } else {
+                    kind = .convolution(weights: weights, geometry: geometry, inC: inC, outC: outC)
+                }
             } else {
                 let multiplier = input[3] > 0 ? filter[3] / input[3] : 0
                 guard multiplier >= 1, multiplier * input[3] == filter[3] else { throw fail("depth multiplier does not fit the channels") }

@@ -61,6 +61,17 @@ import Inference
         #expect(try worstError(g.model(input: x, output: y)) < 1e-4)
     }
 
+    @Test("CONV_2D gradient with 9 input channels (the general K×K path: SAME, stride 1, fused RELU) matches finite differences")
+    func wideConvolution() throws {
+        // Fewer than 8 input channels take the transposed narrow-input path and 1×1 the pointwise
+        // GEMM; this shape exercises the remaining general loop.
+        var g = GraphBuilder(seed: 4)
+        let x = g.activation([1, 5, 6, 9])
+        let y = g.op(.conv2D, [x, g.constant([5, 3, 3, 9]), g.constant([5])], [1, 5, 6, 5],
+                     .convolution(ConvolutionOptions(padding: .same, strideWidth: 1, strideHeight: 1, activation: .relu)))
+        #expect(try worstError(g.model(input: x, output: y)) < 1e-4)
+    }
+
     @Test("DEPTHWISE_CONV_2D gradient (multiplier 2, dilation 2, SAME, stride 2) matches finite differences")
     func depthwise() throws {
         var g = GraphBuilder(seed: 3)

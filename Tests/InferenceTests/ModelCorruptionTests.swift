@@ -248,6 +248,9 @@ import Inference
                          mentions: ["tensor 0 'input'", "1 GiB"])
         Self.expectError(MiniModel(.init(inputShape: [Int32.max, Int32.max, Int32.max, Int32.max])).bytes,
                          mentions: ["tensor 0 'input'", "1 GiB"])
+        // An empty tensor's other dimensions must not overflow either (found by scripts/fuzz tflite).
+        Self.expectError(MiniModel(.init(inputShape: [Int32.max, Int32.max, Int32.max, 0])).bytes,
+                         mentions: ["tensor 0 'input'", "1 GiB"])
         Self.expectError(MiniModel(.init(scales: [0.5, 0.25], zeroPoints: [0])).bytes,
                          mentions: ["tensor 0 'input'", "2 quantization scales but 1 zero points"])
         Self.expectError(MiniModel(.init(scales: [1, 2, 3], zeroPoints: [0, 0, 0], quantizedDimension: 3)).bytes,
@@ -256,6 +259,13 @@ import Inference
                          mentions: ["tensor 0 'input'", "quantized_dimension 4"])
         Self.expectError(MiniModel(.init(constantData: [1, 2, 3])).bytes,
                          mentions: ["tensor 1 'constant'", "4 bytes", "holds 3 bytes"])
+    }
+
+    @Test("the fuzzer's crash with an empty tensor of huge other dimensions is a ModelError")
+    func fuzzZeroDimensionOverflow() throws {
+        // scripts/fuzz tflite: shape [..., 0, ...] with the other dimensions multiplying past Int.max
+        // trapped in TensorInfo.elementCount while planning.
+        Self.expectError(try Fixtures.data("fuzz/tflite-zero-dimension-overflow.tflite"), mentions: ["1 GiB"])
     }
 
     @Test("buffers stored after the flatbuffer (models over 2 GB) are read and bounds-checked")

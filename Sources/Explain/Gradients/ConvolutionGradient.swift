@@ -10,8 +10,7 @@ enum ConvolutionGradient {
     static func input(outputGradient dy: UnsafeBufferPointer<Float>, weights: UnsafeBufferPointer<Float>,
                       geometry g: WindowGeometry2D, inputChannels inC: Int, outputChannels outC: Int,
                       into dx: UnsafeMutableBufferPointer<Float>, pool: WorkerPool? = nil) {
-        if g.filterHeight == 1, g.filterWidth == 1, g.strideHeight == 1, g.strideWidth == 1, g.padTop == 0, g.padLeft == 0,
-           g.inputHeight == g.outputHeight, g.inputWidth == g.outputWidth {
+        if isPointwise(g) {
             pointwiseInput(outputGradient: dy, weights: weights, pixels: g.batch * g.inputHeight * g.inputWidth,
                            inputChannels: inC, outputChannels: outC, into: dx, pool: pool)
             return
@@ -41,41 +40,64 @@ enum ConvolutionGradient {
         }
     }
 
-    /// A 1x1, stride-1 CONV_2D is the matrix product `dX[P × inC] += dY[P × outC] · W[outC × inC]`
-    /// (most of a MobileNet/EfficientNet's work). Blocked so a tile of `dX` (8 pixels × 256
-    /// channels, 8 KB) stays in L1 while the weights stream past once per 8 pixels instead of once
-    /// per pixel; zero gradients (common after ReLU gates) are skipped.
+    /// Whether a CONV_2D of geometry `g` is a 1x1, stride-1 matrix product (``PointwiseInputGradient``).
+    static func isPointwise(_ g: WindowGeometry2D) -> Bool {
+        g.filterHeight == 1 && g.filterWidth == 1 && g.strideHeight == 1 && g.strideWidth == 1 && g.padTop == 0
+            && g.padLeft == 0 && g.inputHeight == g.outputHeight && g.inputWidth == g.outputWidth
+    }
+
+    /// A 1x1, stride-1 CONV_2D is the matrix product `dX[P × inC] += dY[P × outC] · W[outC × inC]`.
+    /// Packs the weights on every call; the backward pass keeps a ``PointwiseInputGradient`` instead.
     static func pointwiseInput(outputGradient dy: UnsafeBufferPointer<Float>, weights: UnsafeBufferPointer<Float>,
                                pixels: Int, inputChannels inC: Int, outputChannels outC: Int,
                                into dx: UnsafeMutableBufferPointer<Float>, pool: WorkerPool? = nil) {
-        let rowBlock = 8
-        let blocks = (pixels + rowBlock - 1) / rowBlock
-        // Split pixel blocks over the pool's threads (each task writes its own rows of dX) when
-        // the product is big enough to pay for the hand-off.
-        let threads = pool?.threadCount ?? 1
-        let tasks = threads > 1 && pixels * inC * outC >= 1 << 18 ? min(blocks, threads * 4) : 1
-        let body = { (task: Int) in
-            let first = blocks * task / tasks * rowBlock, last = min(blocks * (task + 1) / tasks * rowBlock, pixels)
-            pointwiseRows(dy, weights, rows: first..<last, inC: inC, outC: outC, dx)
-        }
-        if let pool, tasks > 1 { pool.parallelFor(tasks, body) } else { body(0) }
+        PointwiseInputGradient(weights: weights, inputChannels: inC, outputChannels: outC)
+            .accumulate(outputGradient: dy, pixels: pixels, into: dx, pool: pool)
     }
 
-    private static func pointwiseRows(_ dy: UnsafeBufferPointer<Float>, _ weights: UnsafeBufferPointer<Float>,
-                                      rows: Range<Int>, inC: Int, outC: Int, _ dx: UnsafeMutableBufferPointer<Float>) {
-        guard let w = weights.baseAddress, let d = dx.baseAddress else { return }
-        let rowBlock = 8, columnBlock = 256
-        for p0 in stride(from: rows.lowerBound, to: rows.upperBound, by: rowBlock) {
-            let pixels = rows.upperBound
-            let p1 = min(p0 + rowBlock, pixels)
-            for c0 in stride(from: 0, to: inC, by: columnBlock) {
-                let c1 = min(c0 + columnBlock, inC)
-                for oc in 0..<outC {
-                    let wBase = oc * inC
-                    for p in p0..<p1 {
-                        let gradient = dy[p * outC + oc]
-                        if gradient == 0 { continue }
-                        VectorLoops.axpy(gradient, w + wBase + c0, d + p * inC + c0, count: c1 - c0)
+    /// CONV_2D weights `[outC, kH, kW, inC]` rearranged to `[kH, kW, inC, outC]` for ``narrowInput``.
+    static func transposedForNarrowInput(_ weights: [Float], geometry g: WindowGeometry2D,
+                                         inputChannels inC: Int, outputChannels outC: Int) -> [Float] {
+        let taps = g.filterHeight * g.filterWidth
+        var transposed = [Float](repeating: 0, count: taps * inC * outC)
+        for oc in 0..<outC {
+            for tap in 0..<taps {
+                for ic in 0..<inC {
+                    let source = (oc * taps + tap) * inC + ic
+                    if source < weights.count { transposed[(tap * inC + ic) * outC + oc] = weights[source] }
+                }
+            }
+        }
+        return transposed
+    }
+
+    /// CONV_2D input gradient for few input channels (a stem convolution on RGB): per output pixel
+    /// and tap, each input channel gets one dot product over the output channels (vectorized),
+    /// where the general loop would run an axpy of length `inC` per output channel.
+    /// `transposed` comes from ``transposedForNarrowInput(_:geometry:inputChannels:outputChannels:)``.
+    static func narrowInput(outputGradient dy: UnsafeBufferPointer<Float>, transposed: UnsafeBufferPointer<Float>,
+                            geometry g: WindowGeometry2D, inputChannels inC: Int, outputChannels outC: Int,
+                            into dx: UnsafeMutableBufferPointer<Float>) {
+        guard let w = transposed.baseAddress, let d = dx.baseAddress, let y = dy.baseAddress,
+              transposed.count >= g.filterHeight * g.filterWidth * inC * outC,
+              dy.count >= g.batch * g.outputHeight * g.outputWidth * outC,
+              dx.count >= g.batch * g.inputHeight * g.inputWidth * inC else { return }
+        for n in 0..<g.batch {
+            for oy in 0..<g.outputHeight {
+                for ox in 0..<g.outputWidth {
+                    let dyRow = y + ((n * g.outputHeight + oy) * g.outputWidth + ox) * outC
+                    for ky in 0..<g.filterHeight {
+                        let iy = oy * g.strideHeight - g.padTop + ky * g.dilationHeight
+                        guard iy >= 0, iy < g.inputHeight else { continue }
+                        for kx in 0..<g.filterWidth {
+                            let ix = ox * g.strideWidth - g.padLeft + kx * g.dilationWidth
+                            guard ix >= 0, ix < g.inputWidth else { continue }
+                            let dxBase = ((n * g.inputHeight + iy) * g.inputWidth + ix) * inC
+                            let wTap = w + (ky * g.filterWidth + kx) * inC * outC
+                            for ic in 0..<inC {
+                                d[dxBase + ic] += VectorLoops.dot(dyRow, wTap + ic * outC, count: outC)
+                            }
+                        }
                     }
                 }
             }

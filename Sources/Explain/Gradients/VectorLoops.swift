@@ -1,4 +1,4 @@
-/// The two inner loops the float backward pass spends its time in, written with explicit
+/// The inner loops the float backward pass spends its time in, written with explicit
 /// 8-lane SIMD (AVX on x86, 2×NEON on ARM) and wrapping index arithmetic: the compiler does not
 /// vectorize the plain loops on its own (overflow checks on the index math stop it).
 enum VectorLoops {
@@ -34,5 +34,24 @@ enum VectorLoops {
             y[i] += a[i] * b[i]
             i &+= 1
         }
+    }
+
+    /// `sum(a[i] * b[i])` for `i` in `0..<count`, in 8 lanes (summation order differs from a plain loop).
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        var sum = SIMD8<Float>()
+        var i = 0
+        while i &+ 8 <= count {
+            let va = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self)
+            let vb = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
+            sum += va * vb
+            i &+= 8
+        }
+        var total = sum.sum()
+        while i < count {
+            total += a[i] * b[i]
+            i &+= 1
+        }
+        return total
     }
 }

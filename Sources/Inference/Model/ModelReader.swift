@@ -169,15 +169,16 @@ private struct ModelFileReader {
             }
             shape.append(Int(dim))
         }
-        var elements = shape.contains(0) ? 0 : 1
-        if elements != 0 {
-            // With every dimension >= 1 the running product only grows, so checking each step against
-            // the limit also rules out overflow.
-            for dim in shape {
-                elements *= dim
-                guard elements <= Model.maximumTensorBytes else { throw tooLarge(label, dims) }
-            }
+        // The non-zero dimensions must multiply to at most the limit even when another dimension
+        // is 0 (an empty tensor): code that multiplies a shape or part of it (`elementCount`, a
+        // concatenation's outer/inner sizes) must never overflow. With every factor >= 1 the running
+        // product only grows, so checking each step against the limit also rules out overflow.
+        var product = 1
+        for dim in shape where dim != 0 {
+            product *= dim
+            guard product <= Model.maximumTensorBytes else { throw tooLarge(label, dims) }
         }
+        let elements = shape.contains(0) ? 0 : product
         let byteCount = elements * (type.byteSize ?? 1)
         guard byteCount <= Model.maximumTensorBytes else { throw tooLarge(label, dims) }
 

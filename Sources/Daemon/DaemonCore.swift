@@ -1,0 +1,156 @@
+import Capture
+import Control
+import Explain
+import Foundation
+import Imaging
+import Logging
+import Store
+import Synchronization
+
+/// Everything a running daemon is made of except the control server: store, model, pipeline,
+/// writer, settings. The control handler talks to this; `EdgeCAMDaemon` owns it.
+final class DaemonCore: Sendable {
+    let settings: LiveSettings
+    let store: DetectionStore
+    let context: ModelContext
+    let modelID: Int64
+    let metrics = PipelineMetrics()
+    let writer: StoreWriter
+    let pipeline: Pipeline
+    let events: EventBroadcaster
+    let logger: Logger
+    let sourceDescription: String
+    let startedAt = Date()
+    let socketPath: String
+    /// Settings changed with `config.set` or SIGHUP that only a restart applies.
+    let pendingRestart = Mutex<Set<String>>([])
+    /// The on-demand explainer (`explain` command), made on first use; one request at a time.
+    let onDemand = Mutex<Explainer?>(nil)
+    private let camera: V4L2Camera?
+
+    init(configuration: DaemonConfiguration, socketPath: String, events: EventBroadcaster, logger: Logger) throws(DaemonError) {
+        self.settings = LiveSettings(configuration)
+        self.events = events
+        self.logger = logger
+        self.socketPath = socketPath
+        let configuration = configuration
+        guard !configuration.model.path.isEmpty else {
+            throw .configuration("model.path is not set: give --model PATH or set it in the configuration file")
+        }
+        context = try ModelContext(modelPath: configuration.model.path, labelsPath: configuration.model.labels,
+                                   mean: configuration.model.mean, std: configuration.model.std)
+        _ = try context.classIndices(configuration.detection.classes)
+        do {
+            store = try DetectionStore(path: configuration.store.path)
+            modelID = try store.register(model: ModelInfo(sha256: context.sha256, name: context.name, labels: context.labels))
+        } catch {
+            throw .store(error.description)
+        }
+        writer = StoreWriter(store: store, events: events, settings: settings, metrics: metrics, logger: logger)
+        let spec = configuration.source.uri
+        sourceDescription = spec.description
+        let source: any FrameSource
+        let writer = self.writer
+        let description = spec.description
+        do {
+            let pacing: ReplayPacing = configuration.source.fps > 0 ? .framesPerSecond(configuration.source.fps) : .asFastAsPossible
+            let end: ReplayEnd = configuration.source.loop ? .loop : .stop
+            switch spec {
+            case .mjpegFile(let path):
+                source = try MJPEGFileSource(path: path, pacing: pacing, end: end)
+                camera = nil
+            case .jpegDirectory(let path):
+                source = try JPEGDirectorySource(directory: path, pacing: pacing, end: end)
+                camera = nil
+            case .camera(let device):
+                var cameraConfiguration = V4L2CameraConfiguration(devicePath: device)
+                cameraConfiguration.width = configuration.source.width
+                cameraConfiguration.height = configuration.source.height
+                if configuration.source.fps > 0 { cameraConfiguration.framesPerSecond = configuration.source.fps }
+                switch configuration.source.format {
+                case "mjpeg": cameraConfiguration.pixelFormat = .only(.mjpeg)
+                case "yuyv": cameraConfiguration.pixelFormat = .only(.yuyv)
+                default: cameraConfiguration.pixelFormat = .automatic
+                }
+                cameraConfiguration.waitForDevice = true
+                let made = try V4L2Camera(configuration: cameraConfiguration) { state in
+                    let kind: EventKind, message: String
+                    switch state {
+                    case .streaming: (kind, message) = (.connect, "camera streaming")
+                    case .reconnecting(let attempt, let error): (kind, message) = (.disconnect, "camera lost (reconnect attempt \(attempt)): \(error)")
+                    case .failed(let reason): (kind, message) = (.error, "camera failed: \(reason)")
+                    case .idle, .stopped: return
+                    }
+                    logger.notice("\(message)")
+                    writer.enqueue(event: NewEvent(time: DetectionStore.now(), kind: kind, message: message, details: ["source": description]),
+                                   publishAs: "camera")
+                }
+                source = made
+                camera = made
+            }
+        } catch {
+            throw .source(error.description)
+        }
+        pipeline = Pipeline(context: context, modelID: modelID, source: source, sourceDescription: spec.description, settings: settings,
+                            metrics: metrics, writer: writer, logger: logger)
+    }
+
+    func start() throws(DaemonError) {
+        writer.start()
+        try pipeline.start()
+        writer.enqueue(event: NewEvent(time: DetectionStore.now(), kind: .start, message: "edgecamd started",
+                                       details: ["source": sourceDescription, "model": context.name, "pid": String(getpid())]),
+                       publishAs: "daemon")
+    }
+
+    /// Finishes the current frame, writes everything queued, logs the stop and closes the store.
+    func stop() {
+        pipeline.stop()
+        writer.enqueue(event: NewEvent(time: DetectionStore.now(), kind: .stop, message: "edgecamd stopping"), publishAs: "daemon")
+        writer.flushAndStop()
+        do {
+            try store.close()
+        } catch {
+            logger.error("closing the store: \(error)")
+        }
+    }
+
+    func logEvent(_ kind: EventKind, _ message: String, details: [String: String]? = nil) {
+        writer.enqueue(event: NewEvent(time: DetectionStore.now(), kind: kind, message: message, details: details), publishAs: "daemon")
+    }
+
+    /// The camera's state, or the replay source's.
+    var cameraState: String {
+        if let camera { return camera.state.description }
+        let status = pipeline.sourceStatus
+        if let error = status.error { return "failed: \(error)" }
+        return status.ended ? "ended" : "streaming"
+    }
+
+    /// Applies `configuration` where it can be applied live; returns the keys that need a restart.
+    @discardableResult
+    func apply(_ configuration: DaemonConfiguration) -> [String] {
+        let current = settings.current
+        var restart: [String] = []
+        var next = current
+        for key in ConfigurationKeys.all where key.value(in: configuration) != key.value(in: current) {
+            if key.live {
+                try? key.apply(key.value(in: configuration), to: &next)
+            } else {
+                restart.append(key.name)
+            }
+        }
+        let final = next
+        settings.update { $0 = final }
+        pendingRestart.withLock { $0.formUnion(restart) }
+        return restart
+    }
+
+    /// A one-line summary for systemd's STATUS=.
+    var statusLine: String {
+        let counters = metrics.counters
+        let rates = metrics.rates(at: MonotonicTime.seconds())
+        let paused = pipeline.isPaused ? "paused, " : ""
+        return "\(paused)\(String(format: "%.1f", rates.processed)) fps, \(counters.framesProcessed) frames, \(counters.detections) detections, camera \(cameraState)"
+    }
+}

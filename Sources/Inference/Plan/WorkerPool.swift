@@ -81,21 +81,9 @@ public final class WorkerPool: @unchecked Sendable {
             return
         }
         withoutActuallyEscaping(body) { body in
-            pthread_mutex_lock(mutex)
-            job = body
-            taskCount = count
-            nextTask.store(0, ordering: .relaxed)
-            busyWorkers = threads.count
-            generation &+= 1
-            pthread_cond_broadcast(wake)
-            pthread_mutex_unlock(mutex)
-
+            publish(count: count) { job = body }
             runTasks(body, count: count)
-
-            pthread_mutex_lock(mutex)
-            while busyWorkers > 0 { pthread_cond_wait(finished, mutex) }
-            job = nil
-            pthread_mutex_unlock(mutex)
+            waitForWorkers { job = nil }
         }
     }
 
@@ -108,20 +96,29 @@ public final class WorkerPool: @unchecked Sendable {
             for task in 0..<count { job.run(task: task) }
             return
         }
+        publish(count: count) { objectJob = job }
+        runTasks(job, count: count)
+        waitForWorkers { objectJob = nil }
+    }
+
+    /// Hands a job of `count` tasks to the workers: `assign` stores it under the lock, then the
+    /// generation change wakes them.
+    private func publish(count: Int, _ assign: () -> Void) {
         pthread_mutex_lock(mutex)
-        objectJob = job
+        assign()
         taskCount = count
         nextTask.store(0, ordering: .relaxed)
         busyWorkers = threads.count
         generation &+= 1
         pthread_cond_broadcast(wake)
         pthread_mutex_unlock(mutex)
+    }
 
-        runTasks(job, count: count)
-
+    /// Waits until every worker has finished the current job, then `clear`s it under the lock.
+    private func waitForWorkers(_ clear: () -> Void) {
         pthread_mutex_lock(mutex)
         while busyWorkers > 0 { pthread_cond_wait(finished, mutex) }
-        objectJob = nil
+        clear()
         pthread_mutex_unlock(mutex)
     }
 

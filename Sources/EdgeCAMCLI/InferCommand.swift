@@ -30,6 +30,9 @@ struct InferCommand: ParsableCommand {
     @Option(help: "Directory for the tensors named by --keep (default: the current directory).")
     var keepDir: String = "."
 
+    @Option(help: "Threads (default: the online CPUs).")
+    var threads: Int?
+
     @Option(help: "Print the K best classes of the first output for every sample.")
     var top: Int?
 
@@ -40,6 +43,7 @@ struct InferCommand: ParsableCommand {
         guard !input.isEmpty else { throw ValidationError("give the model's input with --input X.npy") }
         guard !output.isEmpty else { throw ValidationError("say where the output goes with --output Y.npy") }
         if let top, top < 1 { throw ValidationError("--top needs a positive count") }
+        if let threads, threads < 1 { throw ValidationError("--threads needs at least 1") }
     }
 
     func run() throws {
@@ -48,7 +52,8 @@ struct InferCommand: ParsableCommand {
         let interpreter: Interpreter
         do {
             kept = try keep.map { try model.tensorIndex(named: $0) }
-            interpreter = try Interpreter(model: model, options: InterpreterOptions(keep: Set(kept)))
+            interpreter = try Interpreter(model: model, options: InterpreterOptions(
+                keep: Set(kept), threads: threads ?? WorkerPool.onlineProcessors))
         } catch {
             throw CLIError("\(self.model): \(error)")
         }

@@ -46,7 +46,7 @@ import Testing
         let outputPath = directory.appendingPathComponent("y.npy").path
 
         let result = try EdgeCAMCommand.run(["infer", Self.model, "--input", inputPath, "--output", outputPath,
-                                             "--keep", "159", "--keep-dir", directory.path, "--top", "1",
+                                             "--keep", "159", "--keep-dir", directory.path, "--top", "1", "--threads", "2",
                                              "--labels", "demo/imagenet_labels.txt"])
         #expect(result.status == 0, "\(result.stderr)")
         let output = try NPYArray(contentsOf: outputPath)

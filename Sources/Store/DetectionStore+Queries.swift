@@ -23,29 +23,14 @@ extension DetectionStore {
 
         var conditions: [String] = []
         var arguments = StatementArguments()
-        if let since = filter.since {
-            conditions.append("d.time >= ?")
-            arguments += [since]
-        }
-        if let until = filter.until {
-            conditions.append("d.time < ?")
-            arguments += [until]
-        }
-        if let label = filter.label {
-            conditions.append("d.label = ?")
-            arguments += [label]
-        }
-        if let minScore = filter.minScore {
-            conditions.append("d.score >= ?")
-            arguments += [minScore]
-        }
-        if let classIndex = filter.classIndex {
-            conditions.append("d.class_index = ?")
-            arguments += [classIndex]
-        }
-        if let modelID = filter.modelID {
-            conditions.append("d.model_id = ?")
-            arguments += [modelID]
+        // Each filter field that is set adds one clause and its argument.
+        let filters: [(clause: String, value: (any DatabaseValueConvertible)?)] = [
+            ("d.time >= ?", filter.since), ("d.time < ?", filter.until), ("d.label = ?", filter.label),
+            ("d.score >= ?", filter.minScore), ("d.class_index = ?", filter.classIndex), ("d.model_id = ?", filter.modelID),
+        ]
+        for case let (clause, value?) in filters {
+            conditions.append(clause)
+            arguments += [value]
         }
         if let position {
             // (time, id) < (t, i), written so that `time <= t` is a plain index range and the

@@ -76,11 +76,7 @@ import Testing
                 .appendingPathComponent(fixture.model))))
             var builtin = Distance(), xnnpack = Distance()
             for sample in 0..<fixture.samples {
-                for input in fixture.inputs {
-                    let position = try #require(interpreter.model.inputs.firstIndex(of: input.tensorIndex))
-                    try interpreter.setInput(position, bytes: Data(contentsOf: directory.appendingPathComponent(input.files[sample])))
-                }
-                interpreter.invoke()
+                try OperatorFixtureTests.run(fixture, sample: sample, on: interpreter)
                 for output in fixture.outputs where output.dtype == "i8" {
                     let position = try #require(interpreter.model.outputs.firstIndex(of: output.tensorIndex))
                     let ours = try interpreter.output(position)[...]

@@ -64,11 +64,7 @@ import Testing
         let model = try Model(bytes: [UInt8](Data(contentsOf: Self.directory.appendingPathComponent(fixture.model))))
         let interpreter = try Interpreter(model: model)
         for sample in 0..<fixture.samples {
-            for input in fixture.inputs {
-                let position = try #require(model.inputs.firstIndex(of: input.tensorIndex))
-                try interpreter.setInput(position, bytes: Data(contentsOf: caseDirectory.appendingPathComponent(input.files[sample])))
-            }
-            interpreter.invoke()
+            try Self.run(fixture, sample: sample, on: interpreter)
             for output in fixture.outputs {
                 let position = try #require(model.outputs.firstIndex(of: output.tensorIndex))
                 let expected = try [UInt8](Data(contentsOf: caseDirectory.appendingPathComponent(output.files.ref[sample])))
@@ -78,5 +74,15 @@ import Testing
                         "sample \(sample), output t\(output.tensorIndex): \(differing.count) of \(expected.count) bytes differ, first at \(differing.prefix(5))")
             }
         }
+    }
+
+    /// Sets the inputs of one sample of `fixture` and invokes the interpreter.
+    static func run(_ fixture: Manifest.Case, sample: Int, on interpreter: Interpreter) throws {
+        let caseDirectory = directory.appendingPathComponent(fixture.dir)
+        for input in fixture.inputs {
+            let position = try #require(interpreter.model.inputs.firstIndex(of: input.tensorIndex))
+            try interpreter.setInput(position, bytes: Data(contentsOf: caseDirectory.appendingPathComponent(input.files[sample])))
+        }
+        interpreter.invoke()
     }
 }

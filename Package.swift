@@ -13,6 +13,16 @@ let simdFlags: [SwiftSetting] = []
 // debug build (and the test suite, which runs whole models) takes seconds per inference, not minutes.
 let kernelSettings: [SwiftSetting] = simdFlags + [.unsafeFlags(["-O"], .when(configuration: .debug))]
 
+// InferenceVNNI holds an AVX-512 VNNI build of the GEMM microkernel; Inference calls it only
+// when cpuid reports those instructions (CCPUFeatures), so the package still runs on any AVX2 CPU.
+#if arch(x86_64)
+let vnniSettings: [SwiftSetting] = kernelSettings + [.unsafeFlags([
+    "-Xcc", "-mavx512f", "-Xcc", "-mavx512bw", "-Xcc", "-mavx512vl", "-Xcc", "-mavx512vnni",
+])]
+#else
+let vnniSettings: [SwiftSetting] = kernelSettings
+#endif
+
 let package = Package(
     name: "EdgeCAM",
     platforms: [.macOS(.v15)],
@@ -27,8 +37,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
-        // Int8 engine: TFLite reader, execution plan, kernels. No dependencies, no I/O.
-        .target(name: "Inference", swiftSettings: kernelSettings),
+        // Int8 engine: TFLite reader, execution plan, kernels. No package dependencies, no I/O.
+        .target(name: "Inference", dependencies: ["InferenceVNNI"], swiftSettings: kernelSettings),
+        // The AVX-512 VNNI GEMM microkernel (x86_64 only; empty elsewhere) and its cpuid test.
+        .target(name: "InferenceVNNI", dependencies: ["CCPUFeatures"], swiftSettings: vnniSettings),
+        .target(name: "CCPUFeatures"),
         // Explanations (CAM, Grad-CAM(++), guided backprop, occlusion) on the int8 engine. No I/O.
         .target(name: "Explain", dependencies: ["Inference"], swiftSettings: kernelSettings),
         .testTarget(name: "ExplainTests", dependencies: ["Explain", "Inference"], swiftSettings: kernelSettings),

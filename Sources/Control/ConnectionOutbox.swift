@@ -5,8 +5,9 @@ import Synchronization
 ///
 /// Events are dropped, and counted, rather than queued past `limit`, so a client that stops
 /// reading never makes a publisher wait and never makes the queue grow without bound. The
-/// count is reported to the client as a `dropped` event as soon as it fits. Replies are
-/// always queued; the server bounds them by reading a client's next request only when its
+/// count is reported to the client as a `dropped` event as soon as it fits. Events are also
+/// dropped while all clients of the server together have `budget.limit` bytes queued. Replies
+/// are always queued; the server bounds them by reading a client's next request only when its
 /// queue is under the limit.
 final class ConnectionOutbox: Sendable {
     struct State {
@@ -23,11 +24,14 @@ final class ConnectionOutbox: Sendable {
     /// Bytes of queued output beyond which events are dropped.
     let limit: Int
     let wakeup: Wakeup
+    /// The server-wide account every queued byte is charged to.
+    let budget: OutboxBudget
     private let state = Mutex(State())
 
-    init(limit: Int, wakeup: Wakeup) {
+    init(limit: Int, wakeup: Wakeup, budget: OutboxBudget) {
         self.limit = limit
         self.wakeup = wakeup
+        self.budget = budget
     }
 
     /// Queued bytes and whether a request is being handled.
@@ -40,6 +44,7 @@ final class ConnectionOutbox: Sendable {
         state.withLock { state in
             guard !state.closed else { return }
             state.bytes.append(contentsOf: line)
+            budget.add(line.count)
         }
     }
 
@@ -54,6 +59,7 @@ final class ConnectionOutbox: Sendable {
             state.requestInFlight = false
             guard !state.closed else { return }
             state.bytes.append(contentsOf: line)
+            budget.add(line.count)
         }
         wakeup.signal()
     }
@@ -63,12 +69,13 @@ final class ConnectionOutbox: Sendable {
     func enqueueEvent(_ line: [UInt8]) -> Bool {
         state.withLock { state in
             guard !state.closed else { return false }
-            Self.appendDropNoticeIfItFits(&state, limit: limit)
-            guard state.droppedEvents == 0, state.pending + line.count <= limit else {
+            appendDropNoticeIfItFits(&state)
+            guard state.droppedEvents == 0, fits(line.count, state) else {
                 state.droppedEvents += 1
                 return false
             }
             state.bytes.append(contentsOf: line)
+            budget.add(line.count)
             return true
         }
     }
@@ -80,9 +87,10 @@ final class ConnectionOutbox: Sendable {
                 let sent = try UnixSocket.send(fd, state.bytes, from: state.start)
                 guard let sent, sent > 0 else { break }
                 state.start += sent
+                budget.remove(sent)
             }
-            Self.compact(&state, limit: limit)
-            Self.appendDropNoticeIfItFits(&state, limit: limit)
+            Self.compact(&state)
+            appendDropNoticeIfItFits(&state)
             return state.pending
         }
     }
@@ -90,16 +98,21 @@ final class ConnectionOutbox: Sendable {
     /// Stops accepting output; called when the connection closes.
     func markClosed() {
         state.withLock { state in
+            guard !state.closed else { return }
             state.closed = true
+            budget.remove(state.pending)
             state.bytes = []
             state.start = 0
         }
     }
 
-    private static func compact(_ state: inout State, limit: Int) {
+    /// Capacity an empty queue keeps for the next lines; more is given back, so a thousand
+    /// clients that once had a full queue don't each hold its memory afterwards.
+    static let retainedCapacity = 16 * 1024
+
+    private static func compact(_ state: inout State) {
         if state.start == state.bytes.count {
-            // Keep a modest buffer for the next lines, but give back the memory of a big reply.
-            if state.bytes.capacity > 4 * max(limit, 65_536) {
+            if state.bytes.capacity > retainedCapacity {
                 state.bytes = []
             } else {
                 state.bytes.removeAll(keepingCapacity: true)
@@ -111,11 +124,23 @@ final class ConnectionOutbox: Sendable {
         }
     }
 
-    private static func appendDropNoticeIfItFits(_ state: inout State, limit: Int) {
-        guard state.droppedEvents > 0 else { return }
+    /// Whether an event line of `count` bytes may be queued: under this client's limit and
+    /// within the server-wide budget (or this client's fair share of it).
+    private func fits(_ count: Int, _ state: State) -> Bool {
+        state.pending + count <= limit && budget.allows(count, pending: state.pending)
+    }
+
+    /// Longer than any `dropped` notice line, which lets a full queue skip encoding one.
+    private static let noticeBytesBound = 64
+
+    private func appendDropNoticeIfItFits(_ state: inout State) {
+        // Checked before encoding: a subscriber that never reads meets a full queue on every
+        // event, and encoding a notice each time would make publishing cost grow with them.
+        guard state.droppedEvents > 0, fits(Self.noticeBytesBound, state) else { return }
         let notice = ControlEvent(kind: ControlEvent.droppedKind, data: ["count": .number(Double(state.droppedEvents))])
-        guard let line = try? JSONLineCodec.encodeLine(notice), state.pending + line.count <= limit else { return }
+        guard let line = try? JSONLineCodec.encodeLine(notice), fits(line.count, state) else { return }
         state.bytes.append(contentsOf: line)
+        budget.add(line.count)
         state.droppedEvents = 0
     }
 }

@@ -48,7 +48,7 @@ public enum ControlClientError: Error, CustomStringConvertible, Equatable {
     /// A process exit status for the CLI, from `<sysexits.h>` so scripts can tell causes apart:
     /// 69 daemon unavailable (not running, stale socket, `unavailable`), 77 permission denied
     /// (`forbidden`), 75 try again (timeout, `busy`), 64 usage (`bad_args`, `bad_request`,
-    /// `unknown_command`, `too_large`), 66 `not_found`, 76 protocol error (`bad_json`, garbage),
+    /// `unknown_command`, `too_large`, `too_slow`), 66 `not_found`, 76 protocol error (`bad_json`, garbage),
     /// 70 `internal`, 74 other I/O errors.
     public var exitCode: Int32 {
         switch self {
@@ -63,7 +63,7 @@ public enum ControlClientError: Error, CustomStringConvertible, Equatable {
             case .forbidden: 77
             case .busy: 75
             case .unavailable: 69
-            case .badArguments, .badRequest, .unknownCommand, .tooLarge: 64
+            case .badArguments, .badRequest, .unknownCommand, .tooLarge, .tooSlow: 64
             case .notFound: 66
             case .badJSON: 76
             default: 70

@@ -16,6 +16,8 @@ public struct ControlErrorCode: RawRepresentable, Hashable, Sendable, Codable, C
     public static let badArguments = ControlErrorCode(rawValue: "bad_args")
     /// The request line is longer than the server's limit; the connection is closed.
     public static let tooLarge = ControlErrorCode(rawValue: "too_large")
+    /// The request line did not arrive whole within the server's time limit; the connection is closed.
+    public static let tooSlow = ControlErrorCode(rawValue: "too_slow")
     /// The peer is not allowed to use this socket (or this command).
     public static let forbidden = ControlErrorCode(rawValue: "forbidden")
     /// The server has as many clients as it accepts; try again later.

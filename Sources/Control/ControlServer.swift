@@ -15,7 +15,7 @@ import Synchronization
 ///     ← {"event": "dropped", "data": {"count": 3}}
 ///
 /// Error codes (`ControlErrorCode`) are stable: `bad_json`, `bad_request`, `unknown_command`,
-/// `bad_args`, `too_large`, `forbidden`, `busy`, `unavailable`, `internal`, `not_found`.
+/// `bad_args`, `too_large`, `too_slow`, `forbidden`, `busy`, `unavailable`, `internal`, `not_found`.
 /// The server answers `hello` (protocol version, server, version, commands) and `subscribe`
 /// itself; every other command goes to the `ControlHandler`.
 ///
@@ -68,6 +68,7 @@ public final class ControlServer: Sendable {
             let gid = try configuration.socketGroup?.resolve()
             var authorization = configuration.authorization
             if let gid { authorization.allowedGIDs.insert(gid) }
+            DescriptorLimit.raise(toAtLeast: configuration.maxClients + DescriptorLimit.reserve)
             let listener = try ListeningSocket.open(configuration)
             let wakeup: Wakeup
             switch Result(catching: { () throws(SystemCallError) -> Wakeup in try Wakeup() }) {
@@ -84,6 +85,9 @@ public final class ControlServer: Sendable {
             let events = self.events
             let authorized = authorization
             let thread = Thread {
+                // Set from inside the thread, Foundation passes the name on to the kernel, so
+                // the thread shows as such in `top -H` and /proc/PID/task/*/comm.
+                Thread.current.name = "edgecam-control"
                 let loop = ServerLoop(listener: listener, configuration: configuration, authorization: authorized,
                                       handler: handler, events: events, wakeup: wakeup, shared: shared)
                 loop.run()

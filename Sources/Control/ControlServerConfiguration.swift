@@ -28,10 +28,20 @@ public struct ControlServerConfiguration: Sendable {
     /// A client that sends nothing for this long (and is neither subscribed nor waiting for
     /// a reply) is disconnected.
     public var idleTimeout: Duration = .seconds(60)
-    /// Connections served at once; more get a `busy` error and are closed.
+    /// A request line must arrive whole within this long of its first byte; a client that
+    /// trickles bytes (a byte a second keeps the idle timeout away) gets `too_slow` and is
+    /// closed, so slow writers cannot hold the client slots.
+    public var requestTimeout: Duration = .seconds(10)
+    /// Connections served at once; more get a `busy` error and are closed. `start()` raises
+    /// the process's soft open-file limit to `maxClients + DescriptorLimit.reserve` (at most
+    /// to the hard limit) so that clients cannot starve the rest of the daemon of descriptors.
     public var maxClients = 64
     /// Queued output per client beyond which events to it are dropped.
     public var maxOutgoingBytes = 256 * 1024
+    /// Queued output over all clients beyond which events are dropped for clients holding more
+    /// than their share (`maxTotalOutgoingBytes / maxClients`), so memory stays bounded (under
+    /// twice this) however many subscribers stop reading, and readers still get events.
+    public var maxTotalOutgoingBytes = 16 * 1024 * 1024
     /// At `stop()`, how long to keep writing queued output before closing clients.
     public var stopFlushTimeout: Duration = .milliseconds(250)
     /// `hello.server`.

@@ -11,6 +11,9 @@ final class ServerConnection {
     /// `input[..<scannedUpTo]` is known to hold no newline.
     private var scannedUpTo = 0
     var lastActivity: ContinuousClock.Instant
+    /// When the first byte of the request line now being received arrived (`nil` while
+    /// `input` is empty); the line must be complete within `requestTimeout` of it.
+    var lineStartedAt: ContinuousClock.Instant?
     var isSubscriber = false
     /// The client shut down its side (read returned 0).
     var inputEnded = false
@@ -51,6 +54,8 @@ final class ServerConnection {
             let line = input[..<newline]
             input.removeFirst(newline + 1)
             scannedUpTo = 0
+            // Give back what a long line grew the buffer to, so idle clients stay small.
+            if input.isEmpty, input.capacity > Self.retainedInputCapacity { input = [] }
             return .line(line)
         }
         if input.count > limit { return .tooLarge }
@@ -62,6 +67,9 @@ final class ServerConnection {
         }
         return .none
     }
+
+    /// Input buffer capacity an idle client keeps.
+    static let retainedInputCapacity = 4096
 
     /// Whether a complete line is waiting (so reading more can wait).
     var hasCompleteLine: Bool { firstNewline() != nil }

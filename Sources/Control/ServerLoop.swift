@@ -34,6 +34,12 @@ final class ServerLoop {
     private var acceptPausedUntil: ContinuousClock.Instant?
     private var statistics = ControlServerStatistics()
     private var readBuffer: [UInt8]
+    /// What every client's queued output is charged to (`maxTotalOutgoingBytes`).
+    private let budget: OutboxBudget
+    /// A descriptor held in reserve: when `accept` fails for want of descriptors, closing it
+    /// lets the server accept one pending connection, tell it `busy` and close it, instead of
+    /// leaving clients hanging in the backlog.
+    private var spareFD: Int32
 
     /// How long a connection being closed may take to flush its last error line.
     private static let closingLinger: Duration = .seconds(1)
@@ -52,6 +58,9 @@ final class ServerLoop {
         self.shared = shared
         self.ownUID = geteuid()
         self.readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
+        self.budget = OutboxBudget(limit: configuration.maxTotalOutgoingBytes, clients: configuration.maxClients)
+        self.spareFD = fcntl(listener.fd, F_DUPFD_CLOEXEC, 0)
+        self.statistics.descriptorLimit = DescriptorLimit.soft
     }
 
     /// Serves until `shared.stopRequested`, then shuts down gracefully.
@@ -59,6 +68,8 @@ final class ServerLoop {
         while !shared.stopRequested.load(ordering: .acquiring) {
             iterate()
             statistics.currentClients = connections.count
+            statistics.queuedOutputBytes = budget.queuedBytes
+            statistics.peakQueuedOutputBytes = max(statistics.peakQueuedOutputBytes, statistics.queuedOutputBytes)
             let snapshot = statistics
             shared.statistics.withLock { $0 = snapshot }
         }
@@ -127,8 +138,14 @@ final class ServerLoop {
         for connection in connections.values {
             if let deadline = connection.closeDeadline {
                 earliest = min(earliest, deadline)
-            } else if !connection.isSubscriber {
+                continue
+            }
+            if !connection.isSubscriber {
                 earliest = min(earliest, connection.lastActivity.advanced(by: configuration.idleTimeout))
+            }
+            if let started = connection.lineStartedAt {
+                // Never in the past: while the server is not reading, the start moves along.
+                earliest = min(earliest, max(now, started.advanced(by: configuration.requestTimeout)))
             }
         }
         let wait = max(.zero, earliest - now)
@@ -146,9 +163,14 @@ final class ServerLoop {
                 fd = accepted
             } catch {
                 switch error.errno {
-                case EMFILE, ENFILE, ENOBUFS, ENOMEM:
-                    // Out of descriptors: the pending connection stays readable, so polling
-                    // the listener again at once would spin. Pause accepting briefly.
+                case EMFILE, ENFILE:
+                    statistics.acceptFailures += 1
+                    if refuseWithSpareDescriptor() { continue }
+                    // The pending connection stays readable, so polling the listener again
+                    // at once would spin. Pause accepting briefly.
+                    acceptPausedUntil = clock.now.advanced(by: Self.acceptBackoff)
+                    return
+                case ENOBUFS, ENOMEM:
                     statistics.acceptFailures += 1
                     acceptPausedUntil = clock.now.advanced(by: Self.acceptBackoff)
                     return
@@ -171,10 +193,23 @@ final class ServerLoop {
                 continue
             }
             let id = Self.nextConnectionID.wrappingAdd(1, ordering: .relaxed).oldValue
-            let outbox = ConnectionOutbox(limit: configuration.maxOutgoingBytes, wakeup: wakeup)
+            let outbox = ConnectionOutbox(limit: configuration.maxOutgoingBytes, wakeup: wakeup, budget: budget)
             connections[id] = ServerConnection(id: id, fd: fd, peer: peer, outbox: outbox, now: clock.now)
             statistics.acceptedConnections += 1
         }
+    }
+
+    /// Out of descriptors: frees the spare one, accepts a pending connection, tells it `busy`,
+    /// closes it and takes the spare back. Returns whether a connection was refused this way.
+    private func refuseWithSpareDescriptor() -> Bool {
+        guard spareFD >= 0 else { return false }
+        UnixSocket.close(spareFD)
+        spareFD = -1
+        defer { spareFD = fcntl(listener.fd, F_DUPFD_CLOEXEC, 0) }
+        guard let fd = try? UnixSocket.acceptNonBlocking(listener.fd) else { return false }
+        statistics.refusedNoDescriptors += 1
+        refuse(fd, ControlError(.busy, "the daemon has run out of file descriptors (\(connections.count) clients); try again later"))
+        return true
     }
 
     /// Writes one error line (a fresh socket buffer always has room) and closes.
@@ -225,6 +260,7 @@ final class ServerLoop {
             connection.inputEnded = true
             return
         }
+        if connection.input.isEmpty { connection.lineStartedAt = clock.now }
         connection.input.append(contentsOf: readBuffer[..<received])
         connection.lastActivity = clock.now
         statistics.peakInputBufferBytes = max(statistics.peakInputBufferBytes, connection.input.count)
@@ -244,9 +280,12 @@ final class ServerLoop {
                 let error = ControlError(.tooLarge, "request line longer than \(configuration.maxRequestBytes) bytes; closing the connection")
                 connection.outbox.enqueueReply(ResponseLine(id: nil, outcome: .failure(error)).encoded())
                 connection.input = []
+                connection.lineStartedAt = nil
                 connection.closeDeadline = clock.now.advanced(by: Self.closingLinger)
                 return
             case .line(let line):
+                // The rest of the buffer is the start of the next line: its clock starts now.
+                connection.lineStartedAt = connection.input.isEmpty ? nil : clock.now
                 process(line, on: connection)
             }
         }
@@ -353,10 +392,26 @@ final class ServerLoop {
                 continue
             }
             if inFlight || connection.awaitingReply {
-                // Idle time counts from the reply (first seen here), not from the request.
+                // Idle time counts from the reply (first seen here), not from the request;
+                // so does the time of a partial line the server was not reading meanwhile.
                 connection.lastActivity = now
+                if connection.lineStartedAt != nil { connection.lineStartedAt = now }
                 connection.awaitingReply = inFlight
                 if inFlight { continue }
+            }
+            if pending >= configuration.maxOutgoingBytes, connection.lineStartedAt != nil {
+                connection.lineStartedAt = now  // not reading while the client's output is full
+            }
+            if let started = connection.lineStartedAt, !connection.input.isEmpty,
+               pending < configuration.maxOutgoingBytes, now - started >= configuration.requestTimeout {
+                statistics.slowRequests += 1
+                statistics.requests += 1
+                let error = ControlError(.tooSlow, "request line not complete within \(configuration.requestTimeout); closing the connection")
+                connection.outbox.enqueueReply(ResponseLine(id: nil, outcome: .failure(error)).encoded())
+                connection.input = []
+                connection.lineStartedAt = nil
+                connection.closeDeadline = now.advanced(by: Self.closingLinger)
+                continue
             }
             if connection.inputEnded, !connection.isSubscriber, connection.input.isEmpty, pending == 0 {
                 close(connection)
@@ -402,6 +457,7 @@ final class ServerLoop {
             }
         }
         for connection in Array(connections.values) { close(connection) }
+        if spareFD >= 0 { UnixSocket.close(spareFD) }
         wakeup.close()
     }
 }

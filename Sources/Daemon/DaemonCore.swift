@@ -73,10 +73,18 @@ final class DaemonCore: Sendable {
                 default: cameraConfiguration.pixelFormat = .automatic
                 }
                 cameraConfiguration.waitForDevice = true
+                let metrics = self.metrics
                 let made = try V4L2Camera(configuration: cameraConfiguration) { state in
                     let kind: EventKind, message: String
                     switch state {
-                    case .streaming: (kind, message) = (.connect, "camera streaming")
+                    case .streaming:
+                        metrics.streamStarted(at: MonotonicTime.seconds())
+                        (kind, message) = (.connect, "camera streaming")
+                    case .reconnecting(let attempt, _) where attempt > 1 && attempt & (attempt - 1) != 0:
+                        // A camera that stays away is retried every few seconds for as long as it
+                        // takes: log attempts 1, 2, 4, 8, ... so the journal and the event table
+                        // do not grow by one row per attempt.
+                        return
                     case .reconnecting(let attempt, let error): (kind, message) = (.disconnect, "camera lost (reconnect attempt \(attempt)): \(error)")
                     case .failed(let reason): (kind, message) = (.error, "camera failed: \(reason)")
                     case .idle, .stopped: return
@@ -120,12 +128,31 @@ final class DaemonCore: Sendable {
     }
 
     /// The camera's state, or the replay source's.
+    ///
+    /// A camera that is streaming but has delivered no frame for over a second (and five frame
+    /// intervals) is reported as `stalled` at once, not only when the stall timeout (3 s) makes
+    /// it reconnect — a shorter stall would otherwise never show: `status` must not claim a
+    /// stream that brings nothing.
     var cameraState: String {
-        if let camera { return camera.state.description }
+        if let camera {
+            let state = camera.state
+            guard state == .streaming else { return state.description }
+            let now = MonotonicTime.seconds()
+            let lastSign = max(metrics.lastFrameArrival ?? 0, metrics.streamStart ?? 0)
+            let interval = 1 / max(1, camera.negotiated?.framesPerSecond ?? camera.configuration.framesPerSecond)
+            let silent = now - lastSign
+            if lastSign > 0, silent > max(1, 5 * interval) {
+                return "stalled: no frame for \(String(format: "%.1f", silent)) s"
+            }
+            return state.description
+        }
         let status = pipeline.sourceStatus
         if let error = status.error { return "failed: \(error)" }
         return status.ended ? "ended" : "streaming"
     }
+
+    /// The V4L2 camera's counters (frames, drops, corrupt buffers, reconnects); nil for replays.
+    var cameraCounters: CaptureCounters? { camera?.counters }
 
     /// Applies `configuration` where it can be applied live; returns the keys that need a restart.
     @discardableResult
@@ -151,6 +178,8 @@ final class DaemonCore: Sendable {
         let counters = metrics.counters
         let rates = metrics.rates(at: MonotonicTime.seconds())
         let paused = pipeline.isPaused ? "paused, " : ""
-        return "\(paused)\(String(format: "%.1f", rates.processed)) fps, \(counters.framesProcessed) frames, \(counters.detections) detections, camera \(cameraState)"
+        let health = writer.health
+        let database = health.state == "ok" ? "" : ", database \(health.state) (\(writer.statistics.droppedDetections) dropped)"
+        return "\(paused)\(String(format: "%.1f", rates.processed)) fps, \(counters.framesProcessed) frames, \(counters.detections) detections, camera \(cameraState)\(database)"
     }
 }

@@ -35,6 +35,14 @@ struct StatusCommand: ParsableCommand {
         }
         let db = status["db"]
         print("database:    \(db?["path"]?.stringValue ?? "?"), \(number(db?["detections"])) detections, \(number(db?["database_bytes"])) bytes")
+        if let state = db?["state"]?.stringValue, state != "ok" {
+            print("database:    NOT WRITING (\(state)): \(number(db?["buffered"])) detections waiting, \(number(db?["dropped"])) dropped — \(db?["error"]?.stringValue ?? "")")
+        } else if let dropped = db?["dropped"]?.doubleValue, dropped > 0 {
+            print("database:    \(number(db?["dropped"])) detections dropped while it did not take writes")
+        }
+        if let capture = status["capture"], capture.objectValue != nil {
+            print("capture:     \(number(capture["frames"])) frames, \(number(capture["drops"])) lost, \(number(capture["corrupt"])) broken, \(number(capture["reconnects"])) reconnects")
+        }
         print("subscribers: \(number(status["subscribers"]))")
         if let restart = status["restart_required"]?.arrayValue, !restart.isEmpty {
             print("restart required for: \(restart.compactMap(\.stringValue).joined(separator: ", "))")

@@ -11,7 +11,13 @@ final class BackwardPass {
     let score: Int
     /// Activations (by tensor index) each step needs, so the forward pass can keep exactly these.
     let requiredActivations: Set<Int>
+    /// The subset of ``requiredActivations`` read as dequantized floats (through `activation`);
+    /// the rest are int8/uint8 outputs of clamping activations, gated on their raw values.
+    let floatActivations: Set<Int>
     private let steps: [Step]
+    /// Tensors whose gradient buffers are zeroed before each run: all on the path except those a
+    /// step overwrites (``Step/overwritesInput``).
+    private let zeroedTensors: [Int]
 
     /// One operator's backward step, with everything derivable from the model precomputed.
     private struct Step {
@@ -19,17 +25,24 @@ final class BackwardPass {
         var kind: Kind
         /// Gate of a fused activation on the op's output (applied to the output gradient first).
         var gate: ActivationGate?
+        /// Whether the gate (fused, or a standalone rectifier's) reads the raw output, and its signedness.
+        var gateReadsQuantized: Bool
+        var gateSigned: Bool
         /// For each input position: does it carry a gradient (on the path)?
         var inputsOnPath: [Bool]
+        /// Whether this step is the only one that contributes to its input 0's gradient and writes it
+        /// with `=` (the depthwise and pointwise kernels can), so that buffer needs no zeroing:
+        /// in a MobileNet/EfficientNet most gradient tensors have exactly one reader.
+        var overwritesInput = false
     }
 
     private enum Kind {
         case convolution(weights: [Float], geometry: WindowGeometry2D, inC: Int, outC: Int)
         /// 1x1 stride-1 CONV_2D with its weights packed for the GEMM.
         case pointwise(PointwiseInputGradient, pixels: Int)
-        /// CONV_2D with few input channels; weights `[kH, kW, inC, outC]`.
-        case narrowConvolution(transposed: [Float], geometry: WindowGeometry2D, inC: Int, outC: Int)
-        case depthwise(weights: [Float], geometry: WindowGeometry2D, inC: Int, multiplier: Int)
+        /// CONV_2D with few input channels (a stem convolution).
+        case narrowConvolution(NarrowConvolutionInputGradient)
+        case depthwise(DepthwiseInputGradient)
         case fullyConnected(weights: [Float], rows: Int, inputs: Int, outputs: Int)
         case add(ElementwiseGradient.Broadcast, sign: Float)
         case mul(ElementwiseGradient.Broadcast, constants: [[Float]?])
@@ -54,23 +67,48 @@ final class BackwardPass {
         let paths = GraphPaths(model: model, order: order, from: sources, to: score)
         self.paths = paths
         var steps: [Step] = []
-        var required: Set<Int> = []
+        var required: Set<Int> = [], floats: Set<Int> = []
         for index in paths.operators {
             let op = model.operators[index]
             let (step, needs) = try Self.prepare(op, model: model, onPath: paths.tensors)
             steps.append(step)
             required.formUnion(needs)
+            // A quantized gate reads only the op's raw output; any other use of it needs floats.
+            floats.formUnion(step.gateReadsQuantized ? needs.subtracting(op.outputs) : needs)
+        }
+        // Count the on-path reads of each tensor; a tensor read once, by a kernel that can overwrite, is not zeroed.
+        var reads: [Int: Int] = [:]
+        for step in steps {
+            for (position, tensor) in step.op.inputs.enumerated() where step.inputsOnPath[position] { reads[tensor, default: 0] += 1 }
+        }
+        var overwritten: Set<Int> = []
+        for index in steps.indices {
+            let step = steps[index]
+            guard step.inputsOnPath.first == true, let input = step.op.inputs.first, reads[input] == 1,
+                  input != score, step.op.outputs.first != input else { continue }
+            switch step.kind {
+            case .depthwise, .pointwise:
+                steps[index].overwritesInput = true
+                overwritten.insert(input)
+            default:
+                break
+            }
         }
         self.steps = steps
+        zeroedTensors = paths.tensors.filter { !overwritten.contains($0) }.sorted()
         requiredActivations = required
+        floatActivations = floats
     }
 
     /// Runs the backward pass. `seed` fills the score gradient (zeroed first); `activation(t)` gives
-    /// tensor t's dequantized values (only for ``requiredActivations``). Returns nothing: read
-    /// the gradients of the sources from `gradients`.
-    func run(gradients: FloatBuffers, activation: (Int) -> UnsafeBufferPointer<Float>, guided: Bool,
+    /// tensor t's dequantized values (only for ``floatActivations``), `quantized(t)` the raw bytes
+    /// of the other ``requiredActivations`` (a caller whose `quantized` returns nil must give their
+    /// floats through `activation` instead).
+    /// Returns nothing: read the gradients of the sources from `gradients`.
+    func run(gradients: FloatBuffers, activation: (Int) -> UnsafeBufferPointer<Float>,
+             quantized: (Int) -> UnsafeRawBufferPointer? = { _ in nil }, guided: Bool,
              pool: WorkerPool? = nil, seed: (UnsafeMutableBufferPointer<Float>) -> Void) {
-        for tensor in paths.tensors {
+        for tensor in zeroedTensors {
             _ = gradients.zeroed(tensor, count: model.tensors[tensor].elementCount)
         }
         seed(gradients.buffer(score, count: model.tensors[score].elementCount))
@@ -79,7 +117,11 @@ final class BackwardPass {
             let output = op.outputs[0]
             let dyMutable = gradients.buffer(output, count: model.tensors[output].elementCount)
             if let gate = step.gate {
-                gate.apply(to: dyMutable, output: activation(output), guided: guided)
+                if step.gateReadsQuantized, let raw = quantized(output) {
+                    gate.apply(to: dyMutable, quantizedOutput: raw, signed: step.gateSigned, guided: guided)
+                } else {
+                    gate.apply(to: dyMutable, output: activation(output), guided: guided)
+                }
             }
             let dy = UnsafeBufferPointer(dyMutable)
             func dx(_ position: Int) -> UnsafeMutableBufferPointer<Float>? {
@@ -96,19 +138,13 @@ final class BackwardPass {
                 }
             case let .pointwise(gemm, pixels):
                 guard let d = dx(0) else { continue }
-                gemm.accumulate(outputGradient: dy, pixels: pixels, into: d, pool: pool)
-            case let .narrowConvolution(transposed, geometry, inC, outC):
+                gemm.accumulate(outputGradient: dy, pixels: pixels, into: d, pool: pool, overwrite: step.overwritesInput)
+            case let .narrowConvolution(gather):
                 guard let d = dx(0) else { continue }
-                transposed.withUnsafeBufferPointer {
-                    ConvolutionGradient.narrowInput(outputGradient: dy, transposed: $0, geometry: geometry,
-                                                    inputChannels: inC, outputChannels: outC, into: d)
-                }
-            case let .depthwise(weights, geometry, inC, multiplier):
+                gather.accumulate(outputGradient: dy, into: d, pool: pool)
+            case let .depthwise(gather):
                 guard let d = dx(0) else { continue }
-                weights.withUnsafeBufferPointer {
-                    ConvolutionGradient.depthwiseInput(outputGradient: dy, weights: $0, geometry: geometry,
-                                                       inputChannels: inC, depthMultiplier: multiplier, into: d)
-                }
+                gather.accumulate(outputGradient: dy, into: d, pool: pool, overwrite: step.overwritesInput)
             case let .fullyConnected(weights, rows, inputs, outputs):
                 guard let d = dx(0) else { continue }
                 weights.withUnsafeBufferPointer {
@@ -153,6 +189,12 @@ final class BackwardPass {
                 for i in 0..<min(d.count, dy.count) { d[i] += dy[i] }
             case let .rectifier(gate):
                 guard let d = dx(0) else { continue }
+                if step.gateReadsQuantized, let raw = quantized(output) {
+                    // Gate dy in place (nothing reads this output gradient afterwards), then pass it on.
+                    gate.apply(to: dyMutable, quantizedOutput: raw, signed: step.gateSigned, guided: guided)
+                    for i in 0..<min(d.count, dy.count) { d[i] += dy[i] }
+                    continue
+                }
                 let lo = gate.lower ?? -.infinity, hi = gate.upper ?? .infinity
                 let y = activation(output)
                 if guided {
@@ -254,16 +296,16 @@ final class BackwardPass {
                     }
                     kind = .pointwise(gemm, pixels: geometry.batch * geometry.inputHeight * geometry.inputWidth)
                 } else if inC < Self.narrowInputChannels {
-                    kind = .narrowConvolution(transposed: ConvolutionGradient.transposedForNarrowInput(
-                        weights, geometry: geometry, inputChannels: inC, outputChannels: outC),
-                                              geometry: geometry, inC: inC, outC: outC)
+                    kind = .narrowConvolution(NarrowConvolutionInputGradient(weights: weights, geometry: geometry,
+                                                                             inputChannels: inC, outputChannels: outC))
                 } else {
                     kind = .convolution(weights: weights, geometry: geometry, inC: inC, outC: outC)
                 }
             } else {
                 let multiplier = input[3] > 0 ? filter[3] / input[3] : 0
                 guard multiplier >= 1, multiplier * input[3] == filter[3] else { throw fail("depth multiplier does not fit the channels") }
-                kind = .depthwise(weights: try constant(1), geometry: geometry, inC: input[3], multiplier: multiplier)
+                kind = .depthwise(DepthwiseInputGradient(weights: try constant(1), geometry: geometry, inputChannels: input[3],
+                                                         depthMultiplier: multiplier))
             }
             fused = gate(options.activation)
         case .fullyConnected:
@@ -347,7 +389,12 @@ final class BackwardPass {
             throw fail("no float gradient for this op")
         }
         if fused != nil { needs.insert(output) }
-        return (Step(op: op, kind: kind, gate: fused, inputsOnPath: inputsOnPath), needs)
+        var gated: ActivationGate? = fused
+        if case let .rectifier(standalone) = kind { gated = standalone }
+        let outputType = tensors[output].type
+        let readsQuantized = (gated?.hasQuantizedBounds ?? false) && (outputType == .int8 || outputType == .uint8)
+        return (Step(op: op, kind: kind, gate: fused, gateReadsQuantized: readsQuantized, gateSigned: outputType == .int8,
+                     inputsOnPath: inputsOnPath), needs)
     }
 }
 

@@ -5,13 +5,10 @@ enum ClassActivationMaps {
     static func weightedSum(_ activations: UnsafeBufferPointer<Float>, weights: [Float], positions: Int,
                             channels: Int) -> [Float] {
         var map = [Float](repeating: 0, count: positions)
+        guard let a = activations.baseAddress, activations.count >= positions * channels, weights.count >= channels else { return map }
         weights.withUnsafeBufferPointer { w in
-            for p in 0..<positions {
-                var sum: Float = 0
-                let base = p * channels
-                for k in 0..<channels { sum += w[k] * activations[base + k] }
-                map[p] = sum
-            }
+            guard let w = w.baseAddress else { return }
+            for p in 0..<positions { map[p] = VectorLoops.dot(w, a + p * channels, count: channels) }
         }
         return map
     }
@@ -20,9 +17,10 @@ enum ClassActivationMaps {
     /// channel means of activations.
     static func channelMeans(_ values: UnsafeBufferPointer<Float>, positions: Int, channels: Int) -> [Float] {
         var means = [Float](repeating: 0, count: channels)
-        for p in 0..<positions {
-            let base = p * channels
-            for k in 0..<channels { means[k] += values[base + k] }
+        guard let v = values.baseAddress, values.count >= positions * channels else { return means }
+        means.withUnsafeMutableBufferPointer { m in
+            guard let m = m.baseAddress else { return }
+            for p in 0..<positions { VectorLoops.axpy(1, v + p * channels, m, count: channels) }
         }
         let share = 1 / Float(max(positions, 1))
         return means.map { $0 * share }

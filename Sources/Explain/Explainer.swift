@@ -282,11 +282,10 @@ public final class Explainer {
         do {
             try interpreter.withTensorBytes(tensor) { raw in
                 switch info.type {
-                case .int8:
-                    let q = raw.bindMemory(to: Int8.self)
-                    for i in 0..<destination.count { destination[i] = scale * Float(Int32(q[i]) - zero) }
-                case .uint8:
-                    for i in 0..<destination.count { destination[i] = scale * Float(Int32(raw[i]) - zero) }
+                case .int8, .uint8:
+                    guard let q = raw.baseAddress, let y = destination.baseAddress else { return }
+                    VectorLoops.dequantize(q, signed: info.type == .int8, count: min(raw.count, destination.count),
+                                           scale: scale, zeroPoint: zero, into: y)
                 case .float32:
                     for i in 0..<destination.count {
                         destination[i] = Float(bitPattern: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
@@ -335,11 +334,14 @@ public final class Explainer {
     /// d score[targetClass] / d source, from the activations recorded by `interpreter`.
     func backward(_ pass: BackwardPass, interpreter: Interpreter, targetClass: Int, guided: Bool,
                   source: Int) throws(ExplainError) -> UnsafeBufferPointer<Float> {
-        for tensor in pass.requiredActivations { _ = try load(tensor, from: interpreter) }
+        for tensor in pass.floatActivations { _ = try load(tensor, from: interpreter) }
         let activations = self.activations
         let model = self.model
         pass.run(gradients: gradients, activation: { tensor in
             UnsafeBufferPointer(activations.buffer(tensor, count: model.tensors[tensor].elementCount))
+        }, quantized: { tensor in
+            // Kept by the recording interpreter (requiredActivations), so its memory holds this pass's values.
+            interpreter.unsafeTensorMemory(tensor).map { UnsafeRawBufferPointer($0) }
         }, guided: guided, pool: interpreter.pool, seed: { seed in
             seed.update(repeating: 0)
             // Batch 1: class k of the score tensor; for [1, …, K] scores, the first row.

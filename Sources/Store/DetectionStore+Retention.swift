@@ -8,8 +8,9 @@ extension DetectionStore {
     /// by `PRAGMA incremental_vacuum`, so inserts and queries interleave with a long prune
     /// instead of waiting for it. It ends with a TRUNCATE checkpoint, which is when the database
     /// file actually shrinks (in WAL mode the truncation reaches the file at checkpoint).
-    /// The byte limit is checked before each batch, so it may delete up to one batch more than
-    /// strictly needed. Call it periodically (e.g. every minute) from the writer's side.
+    /// The byte limit is checked before each batch, and a batch deletes only as many of the
+    /// oldest detections as the excess needs at the average detection size (at most
+    /// `batchSize`), so a prune keeps the database close under the limit, not far below it. Call it periodically (e.g. every minute) from the writer's side.
     /// - Parameter now: the time `maxAge` counts back from, Unix ms (tests pass a fixed one).
     public func prune(
         _ policy: RetentionPolicy, batchSize: Int = 500, now: Int64 = DetectionStore.now()
@@ -77,9 +78,17 @@ extension DetectionStore {
             while true {
                 var overLimit = false
                 let n = try batch { db in
-                    guard try Self.usedBytes(db) > maxBytes else { return 0 }
+                    let used = try Self.usedBytes(db)
+                    guard used > maxBytes else { return 0 }
                     overLimit = true
-                    return try Self.deleteOldestDetections(db, limit: batchSize)
+                    // As many rows as the excess needs at the average row size (events and the
+                    // schema count in the average, so it errs towards deleting too few; the loop
+                    // then takes more), never a whole batch: with a small byte limit a batch of
+                    // large rows can be most of the database.
+                    let rows = try Int64.fetchOne(db, sql: "SELECT n FROM row_count WHERE name = 'detection'") ?? 0
+                    let perRow = max(1, used / max(1, rows))
+                    let needed = (used - maxBytes + perRow - 1) / perRow
+                    return try Self.deleteOldestDetections(db, limit: Int(min(Int64(batchSize), max(1, needed))))
                 }
                 deletedDetections += n
                 if !overLimit { break }

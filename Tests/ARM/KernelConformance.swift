@@ -50,7 +50,8 @@ func fnv1a(_ bytes: [Int8]) -> UInt64 {
 /// The shapes the vectors cover; each case is one kind with its own seed.
 enum ConformanceKind: CaseIterable {
     case conv1x1, conv1x1Stride2, conv3x3Stride2Same, conv3x3Stride1Same, conv5x5Dilated, depthwise3x3Stride1,
-         depthwise3x3Stride2, depthwise5x5, depthwiseAligned, fullyConnected, requantizeExtremes, convExtremes
+         depthwise3x3Stride2, depthwise5x5, depthwiseAligned, fullyConnected, requantizeExtremes, convExtremes,
+         depthwise5x5Stride2, depthwiseDeadChannels
 
     var name: StaticString {
         switch self {
@@ -63,6 +64,8 @@ enum ConformanceKind: CaseIterable {
         case .depthwise3x3Stride2: "dw3x3_s2_same"
         case .depthwise5x5: "dw5x5_s1_same"
         case .depthwiseAligned: "dw3x3_s1_c16k"
+        case .depthwise5x5Stride2: "dw5x5_s2_same"
+        case .depthwiseDeadChannels: "dw3x3_dead_channels"
         case .fullyConnected: "fully_connected"
         case .requantizeExtremes: "requant_extremes"
         case .convExtremes: "conv1x1_extremes"
@@ -208,8 +211,8 @@ func convolutionCase(_ kind: ConformanceKind, _ random: inout SplitMix64) -> Con
 }
 
 func depthwiseCase(_ kind: ConformanceKind, _ random: inout SplitMix64) -> ConformanceResult {
-    let filterSize = kind == .depthwise5x5 ? 5 : 3
-    let stride = kind == .depthwise3x3Stride2 ? 2 : 1
+    let filterSize = kind == .depthwise5x5 || kind == .depthwise5x5Stride2 ? 5 : 3
+    let stride = kind == .depthwise3x3Stride2 || kind == .depthwise5x5Stride2 ? 2 : 1
     let inputHeight = random.int(1...12), inputWidth = random.int(1...12), batches = random.int(1...2)
     let channels = kind == .depthwiseAligned ? 16 * random.int(1...3) : random.int(1...40)
     let vertical = samePadding(input: inputHeight, filter: filterSize, stride: stride, dilation: 1)
@@ -217,6 +220,15 @@ func depthwiseCase(_ kind: ConformanceKind, _ random: inout SplitMix64) -> Confo
     var multipliers = [QuantizedMultiplier]()
     for _ in 0..<channels {
         multipliers.append(multiplier(&random, depth: filterSize * filterSize, extremes: random.next() % 8 == 0))
+    }
+    // Dead channels as EfficientNet-Lite0 has them: bias ±2^30 with a right shift of 25–27,
+    // whose outputs are the same for every input (constant lanes of the x86 requantization).
+    var deadChannels = [Bool](repeating: false, count: channels)
+    if kind == .depthwiseDeadChannels {
+        for channel in 0..<channels where random.next() % 3 == 0 {
+            deadChannels[channel] = true
+            multipliers[channel] = QuantizedMultiplier(multiplier: Int32(1 << 30) + Int32(random.next() % (1 << 30)), shift: -random.int(25...27))
+        }
     }
     let p = DepthwiseConv2DParameters(
         batches: batches, inputHeight: inputHeight, inputWidth: inputWidth, inputDepth: channels, depthMultiplier: 1,
@@ -229,7 +241,9 @@ func depthwiseCase(_ kind: ConformanceKind, _ random: inout SplitMix64) -> Confo
     var bias: [Int32]? = nil
     if random.next() % 4 != 0 {
         var values = [Int32]()
-        for _ in 0..<channels { values.append(typicalBias(&random, depth: filterSize * filterSize)) }
+        for channel in 0..<channels {
+            values.append(deadChannels[channel] ? random.pick([Int32(1 << 30), -(1 << 30)]) : typicalBias(&random, depth: filterSize * filterSize))
+        }
         bias = values
     }
     let outputCount = batches * vertical.output * horizontal.output * channels
@@ -357,7 +371,7 @@ public func conformanceRunCase(
     switch kind {
     case .conv1x1, .conv1x1Stride2, .conv3x3Stride2Same, .conv3x3Stride1Same, .conv5x5Dilated, .convExtremes:
         result = convolutionCase(kind, &random)
-    case .depthwise3x3Stride1, .depthwise3x3Stride2, .depthwise5x5, .depthwiseAligned:
+    case .depthwise3x3Stride1, .depthwise3x3Stride2, .depthwise5x5, .depthwiseAligned, .depthwise5x5Stride2, .depthwiseDeadChannels:
         result = depthwiseCase(kind, &random)
     case .fullyConnected:
         result = fullyConnectedCase(&random)

@@ -22,15 +22,15 @@ final class DaemonProcess {
     private let errorPipe = Pipe()
     private let collected = LockedData()
 
-    /// Starts edgecamd with `arguments` plus a temp socket and database, and waits until the
-    /// socket answers (or the process dies).
-    init(arguments: [String], environment: [String: String] = [:]) throws {
+    /// Starts edgecamd with `arguments` plus a temp socket and database (or `database`), and
+    /// waits until the socket answers (or the process dies).
+    init(arguments: [String], environment: [String: String] = [:], database: String? = nil) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("edgecamd-test-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         socket = directory.appendingPathComponent("control.sock").path
-        database = directory.appendingPathComponent("edgecam.db").path
+        self.database = database ?? directory.appendingPathComponent("edgecam.db").path
         process.executableURL = Self.productsDirectory.appendingPathComponent("edgecamd")
-        process.arguments = arguments + ["--socket", socket, "--db", database]
+        process.arguments = arguments + ["--socket", socket, "--db", self.database]
         process.currentDirectoryURL = Self.projectRoot
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "NOTIFY_SOCKET")

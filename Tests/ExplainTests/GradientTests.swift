@@ -232,5 +232,13 @@ import Inference
         }
         let worst = zip(pooled, general).map { abs($0 - $1) }.max() ?? 1
         #expect(worst < 1e-4)
+        // Overwriting (the backward pass's mode for a tensor with one reader) ignores what was there.
+        var overwritten = [Float](repeating: .nan, count: pixels * inC)
+        let gemm = w.withUnsafeBufferPointer { PointwiseInputGradient(weights: $0, inputChannels: inC, outputChannels: outC) }
+        dy.withUnsafeBufferPointer { dy in
+            overwritten.withUnsafeMutableBufferPointer { gemm.accumulate(outputGradient: dy, pixels: pixels, into: $0, pool: pool, overwrite: true) }
+        }
+        let worstOverwritten = zip(overwritten, general).map { abs($0 - $1) }.max() ?? 1
+        #expect(worstOverwritten < 1e-4)  // NaN anywhere fails this
     }
 }

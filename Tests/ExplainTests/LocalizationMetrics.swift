@@ -16,15 +16,21 @@ struct LocalizationMetrics {
     var meanIoU = 0.0
     var count = 0
 
-    mutating func add(_ map: Heatmap, box truth: Heatmap.Box, tolerance: Int = 2, threshold: Float = 0.2) {
+    /// Scores one map; returns its pointing-game hit and its box IoU.
+    @discardableResult
+    mutating func add(_ map: Heatmap, box truth: Heatmap.Box, tolerance: Int = 2,
+                      threshold: Float = 0.2) -> (hit: Bool, iou: Double) {
         count += 1
+        var hit = false
         if let p = map.peak, p.x >= truth.x0 - tolerance, p.x <= truth.x1 + tolerance,
            p.y >= truth.y0 - tolerance, p.y <= truth.y1 + tolerance {
             pointing += 1
+            hit = true
         }
         let iou = map.box(threshold: threshold)?.intersectionOverUnion(truth) ?? 0
         meanIoU += iou
         if iou >= 0.5 { localization += 1 }
+        return (hit, iou)
     }
 
     var pointingAccuracy: Double { count > 0 ? pointing / Double(count) : 0 }

@@ -28,27 +28,99 @@ import Inference
         return metrics
     }
 
-    /// Images the int8 maps may lose against the float reference: the int8 activations move a few
-    /// near-tied peaks (on the 2 Grad-CAM misses, the float map's winning pixel is within 0.3 % of
-    /// the int8 map's maximum). 2 of 200 = 0.01.
-    static let int8Slack = 0.01
+    // Why the int8 maps can lose an image against the float reference (investigated for issue #7):
+    // our recipe is the reference's — target = the true class, score = its logit, layer
+    // last_conv_relu, ReLU then min-max, bilinear upsampling with half-pixel centres (reproduced
+    // to 1e-5 by `upsamplingMatchesReference`), evaluate.py's tolerance, threshold and tie rules —
+    // and the maps correlate with the reference at r = 0.999 (Grad-CAM, CAM) and 0.9995 (Grad-CAM++).
+    // What remains is the int8 activations (256 levels over ReLU6's [0, 6]): they move the
+    // normalised maps by up to 6 % (median over images) and flip
+    // - the pointing game where the map has two near-equal peaks: Grad-CAM and CAM lose images 28
+    //   and 163, whose reference winner scores 99.97 % and 99.9 % of our maximum, a cell away;
+    // - the box where both IoUs sit at the 0.5 cut: Grad-CAM++ loses 43, 132 (box edge moved 1 px)
+    //   and 158 (4 px; IoU 0.483 vs 0.514) and wins 50 and 136; CAM loses 164 and 171, wins 158.
+    // So instead of a slack, every image the reference gets right and we do not must be such a
+    // flip, checked per image with the two criteria below.
 
-    @Test("Grad-CAM, Grad-CAM++, CAM, guided backprop and guided Grad-CAM localize as well as the float reference on all 200 dev images (within 2 images)",
-          arguments: [ExplanationMethod.gradcam, .gradcamPlusPlus, .cam, .guidedBackprop, .guidedGradcam])
-    func layerMethods(method: ExplanationMethod) throws {
+    /// A pointing-game loss is a near-tie when the reference's winning pixel scores within this
+    /// fraction of the range of our (min-max normalised) map below our maximum.
+    static let nearTie: Float = 0.005
+    /// A box loss is borderline when both IoUs lie within this distance of the 0.5 cut (on these
+    /// 14-44 px objects about 2 px of one box edge, a quarter of one 8-px cell of the 12x12 map).
+    static let borderline = 0.05
+
+    /// The reference maps at the layer's 12x12 resolution (copied from refs), upsampled here like
+    /// the reference's own 96x96 maps.
+    static let lowResolutionReference: [ExplanationMethod: String] = [
+        .gradcam: "gradcam_lowres.f32", .gradcamPlusPlus: "gradcampp_lowres.f32", .cam: "cam_lowres.f32",
+    ]
+
+    @Test("Grad-CAM, Grad-CAM++ and CAM on the int8 model localize every dev image the float reference does, but for near-ties and borderline boxes",
+          arguments: [ExplanationMethod.gradcam, .gradcamPlusPlus, .cam])
+    func layerMethodsPerImage(method: ExplanationMethod) throws {
+        let explainer = try ShapesReferenceTests.explainer()
+        let inputs = try ShapesReferenceTests.inputs(), labels = try ShapesReferenceTests.labels()
+        let boxes = try ShapesReferenceTests.boxes()
+        let reference = try Fixtures.floats("explain/shapes/\(try #require(Self.lowResolutionReference[method]))")
+        var ours = LocalizationMetrics(), theirs = LocalizationMetrics()
+        var nearTies: [Int] = [], borderlineBoxes: [Int] = [], unexplained: [String] = []
+        for k in 0..<ShapesReferenceTests.images {
+            let result = try explainer.explain(input: ShapesReferenceTests.image(inputs, k), method: method,
+                                               target: .classIndex(labels[k]))
+            let map = result.inputMap
+            let referenceMap = Heatmap(width: 12, height: 12, values: Array(reference[(k * 144)..<((k + 1) * 144)]))
+                .resized(width: 96, height: 96)
+            let mine = ours.add(map, box: boxes[k]), theirs1 = theirs.add(referenceMap, box: boxes[k])
+            if theirs1.hit && !mine.hit {
+                let top = map.values.max() ?? 0, bottom = map.values.min() ?? 0
+                if let p = referenceMap.peak, map[p.x, p.y] >= top - Self.nearTie * (top - bottom) {
+                    nearTies.append(k)
+                } else {
+                    unexplained.append("image \(k): pointing miss at \(String(describing: map.peak)), reference peak \(String(describing: referenceMap.peak))")
+                }
+            }
+            if theirs1.iou >= 0.5 && mine.iou < 0.5 {
+                if theirs1.iou < 0.5 + Self.borderline && mine.iou >= 0.5 - Self.borderline {
+                    borderlineBoxes.append(k)
+                } else {
+                    unexplained.append("image \(k): box IoU \(mine.iou), reference \(theirs1.iou)")
+                }
+            }
+        }
+        print("shapes-a dev \(method.rawValue): ours pointing \(ours.pointingAccuracy) loc \(ours.localizationAccuracy) mean IoU \(ours.averageIoU); reference \(theirs.pointingAccuracy) / \(theirs.localizationAccuracy); near-tie pointing losses \(nearTies), borderline box losses \(borderlineBoxes)")
+        // The fixtures reproduce the README's scores of the reference maps (evaluate.py).
+        let (pointing, loc) = try #require(Self.floor[method])
+        #expect(theirs.pointingAccuracy == pointing)
+        #expect(theirs.localizationAccuracy == loc)
+        // Every loss is explained, hence ours >= floor - (explained losses) / 200, and no more is lost.
+        #expect(unexplained.isEmpty, "\(unexplained)")
+        #expect(ours.pointing + Double(nearTies.count) >= pointing * Double(ShapesReferenceTests.images))
+        #expect(ours.localization + Double(borderlineBoxes.count) >= loc * Double(ShapesReferenceTests.images))
+    }
+
+    /// Box accuracy of the guided methods, measured (not a slack): below the float floor because the
+    /// box of a sparse gradient image at 20 % of its max follows faint pixels. Unlike the layer
+    /// methods, these are not borderline flips (guided backprop loses images 32, 35, 41, 42, 47, 75,
+    /// 86, 108, 177, 179 — e.g. 177: IoU 0.30 vs 0.58 — and wins 26, 116) although the maps
+    /// correlate at r = 0.996 (GuidedBackpropTests). Guided Grad-CAM loses 6 and wins 5 such images.
+    static let guidedBoxAccuracy: [ExplanationMethod: Double] = [.guidedBackprop: 0.31, .guidedGradcam: 0.30]
+
+    @Test("guided backprop and guided Grad-CAM reach the float reference's pointing game on all 200 dev images; their box accuracy stays at the measured level",
+          arguments: [ExplanationMethod.guidedBackprop, .guidedGradcam])
+    func guidedMethods(method: ExplanationMethod) throws {
         let metrics = try score(method, images: 0..<200)
         let (pointing, loc) = try #require(Self.floor[method])
-        #expect(metrics.pointingAccuracy >= pointing - Self.int8Slack)
-        // Known gap, guided backprop only: its box accuracy is 0.31 vs 0.35 for the float model,
-        // although the maps correlate at r = 0.997 (GuidedBackpropTests): the box of a sparse gradient
-        // image at 20 % of its max is sensitive to small differences in the faint pixels.
-        if method != .guidedBackprop {
-            #expect(metrics.localizationAccuracy >= loc - Self.int8Slack)
-        }
+        #expect(metrics.pointingAccuracy >= pointing)
+        let measured = try #require(Self.guidedBoxAccuracy[method])
+        #expect(metrics.localizationAccuracy >= measured)
+        #expect(measured < loc)  // a known gap: remove the entry once the floor is met
     }
 
     /// Every 8th dev image: occlusion reruns part of the model 121 times per image, too slow for
-    /// all 200 in a debug test run; `scripts/explain-shapes-devset.sh` scores the full set.
+    /// all 200 in a debug test run; `scripts/explain-shapes-devset` scores the full set. There
+    /// (issue #7, measured) the pointing game is 0.920 vs the reference's 0.930: images 76 and 197
+    /// are near-ties (the reference's winning pixel scores 98.9 % and 99.86 % of our maximum), as the
+    /// int8 logits move in steps of 0.0946 and so do the score drops the map sums.
     static let occlusionSubset = Array(stride(from: 0, to: 200, by: 8))
 
     @Test("occlusion (patch 16, stride 8, fill int8 0, as the reference) localizes at least as well as the reference maps on every 8th dev image")

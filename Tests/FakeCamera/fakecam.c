@@ -38,6 +38,9 @@
 //   corrupt N     next N frames are broken, cycling: garbage without SOI, truncated (no EOI),
 //                 bytesused 0, V4L2_BUF_FLAG_ERROR set
 //   nodht 0|1     strip DHT segments from MJPEG frames (UVC cameras commonly send none)
+//   corrupt-every N   from now on every Nth frame (sequence % N == 0) is broken as by
+//                 `corrupt`; 0 turns it off
+//   nodht-every N every Nth frame (sequence % N == N/2) has no DHT segments; 0 turns it off
 //   busy 0|1      S_FMT/REQBUFS fail with EBUSY (another process owns the camera)
 //   deny 0|1      open fails with EACCES
 #define _GNU_SOURCE
@@ -133,6 +136,7 @@ static int streaming;
 static uint32_t sequence;
 static uint64_t delivered_total;
 static int eagain_left, eintr_left, eio_left, corrupt_left, drop_left;
+static unsigned corrupt_every, nodht_every;
 static unsigned corrupt_kind;
 static uint64_t stall_until_ns; // UINT64_MAX: until the next STREAMON
 static uint64_t replug_at_ns;
@@ -387,14 +391,15 @@ static void fill_frame(fake_buffer *b, uint8_t *mem, uint32_t seq) {
     } else {
         const blob *j = &jpegs[seq % (uint32_t)jpeg_count];
         size_t n = j->length < buffer_size ? j->length : buffer_size;
-        if (nodht && n == j->length)
+        int strip = nodht || (nodht_every > 0 && seq % nodht_every == nodht_every / 2);
+        if (strip && n == j->length)
             n = copy_without_dht(mem, j->data, n);
         else
             memcpy(mem, j->data, n);
         b->bytesused = (uint32_t)n;
     }
-    if (corrupt_left > 0) {
-        corrupt_left--;
+    if (corrupt_left > 0 || (corrupt_every > 0 && seq % corrupt_every == 0)) {
+        if (corrupt_left > 0) corrupt_left--;
         switch (corrupt_kind++ % 4) {
         case 0: { // garbage: no SOI
             uint32_t n = b->bytesused < 1000 ? b->bytesused : 1000;
@@ -475,6 +480,8 @@ static void apply_command_locked(const char *line) {
     else if (!strcmp(name, "drop")) drop_left = value < 0 ? 1 : (int)value;
     else if (!strcmp(name, "corrupt")) corrupt_left = value < 0 ? 1 : (int)value;
     else if (!strcmp(name, "nodht")) nodht = value != 0;
+    else if (!strcmp(name, "corrupt-every")) corrupt_every = value > 0 ? (unsigned)value : 0;
+    else if (!strcmp(name, "nodht-every")) nodht_every = value > 0 ? (unsigned)value : 0;
     else if (!strcmp(name, "busy")) busy = value != 0;
     else if (!strcmp(name, "deny")) deny = value != 0;
     else if (!strcmp(name, "stall"))

@@ -104,6 +104,7 @@ struct DaemonControlHandler: ControlHandler {
             latencies[stage.rawValue] = ["p50": .number(value.p50), "p99": .number(value.p99), "samples": .number(Double(value.samples))]
         }
         let writer = core.writer.statistics
+        let health = core.writer.health
         let stats = try? core.store.stats()
         return [
             "uptime_seconds": .number(Date().timeIntervalSince(core.startedAt).rounded()),
@@ -131,7 +132,15 @@ struct DaemonControlHandler: ControlHandler {
                 "database_bytes": stats.map { .number(Double($0.databaseBytes)) } ?? .null,
                 "wal_bytes": stats.map { .number(Double($0.walBytes)) } ?? .null,
                 "written": .number(Double(writer.detectionsWritten)), "write_failures": .number(Double(writer.failures)),
+                "state": .string(health.state), "error": health.error.map { .string($0) } ?? .null,
+                "failing_since": health.since.map { .number(Double($0)) } ?? .null,
+                "buffered": .number(Double(writer.bufferedDetections)), "buffered_bytes": .number(Double(writer.bufferedBytes)),
+                "dropped": .number(Double(writer.droppedDetections)), "dropped_events": .number(Double(writer.droppedEvents)),
             ],
+            "capture": core.cameraCounters.map { c in
+                ["frames": .number(Double(c.frames)), "drops": .number(Double(c.drops)), "corrupt": .number(Double(c.corrupt)),
+                 "reconnects": .number(Double(c.reconnects))] as JSONValue
+            } ?? .null,
             "subscribers": .number(Double(core.events.subscriberCount)),
             "restart_required": .array(core.pendingRestart.withLock { $0 }.sorted().map { .string($0) }),
             "last_error": counters.lastError.map { .string($0) } ?? writer.lastError.map { .string($0) } ?? .null,

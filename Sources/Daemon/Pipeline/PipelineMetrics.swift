@@ -35,6 +35,10 @@ final class PipelineMetrics: Sendable {
         var outRate = RateMeter()
         /// Monotonic seconds of the inference loop's last turn (watchdog).
         var heartbeat = MonotonicTime.seconds()
+        /// Monotonic seconds of the last frame from the source.
+        var lastFrameArrival: Double?
+        /// Monotonic seconds of the camera's last change to streaming.
+        var streamStart: Double?
     }
 
     private let state = Mutex(State())
@@ -47,7 +51,21 @@ final class PipelineMetrics: Sendable {
         state.withLock { $0.windows[stage, default: LatencyWindow()].record(milliseconds) }
     }
 
-    func frameArrived(at time: Double) { state.withLock { $0.inRate.record(at: time); $0.counters.framesIn += 1 } }
+    func frameArrived(at time: Double) {
+        state.withLock {
+            $0.inRate.record(at: time)
+            $0.counters.framesIn += 1
+            $0.lastFrameArrival = time
+        }
+    }
+
+    /// Monotonic seconds of the last frame from the source; nil before the first.
+    var lastFrameArrival: Double? { state.withLock { $0.lastFrameArrival } }
+
+    /// Notes that the camera (re)started streaming: stall reporting counts from here.
+    func streamStarted(at time: Double) { state.withLock { $0.streamStart = time } }
+
+    var streamStart: Double? { state.withLock { $0.streamStart } }
 
     func frameProcessed(at time: Double) { state.withLock { $0.outRate.record(at: time); $0.counters.framesProcessed += 1 } }
 

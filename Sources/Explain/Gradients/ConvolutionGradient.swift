@@ -55,61 +55,12 @@ enum ConvolutionGradient {
             .accumulate(outputGradient: dy, pixels: pixels, into: dx, pool: pool)
     }
 
-    /// CONV_2D weights `[outC, kH, kW, inC]` rearranged to `[kH, kW, inC, outC]` for ``narrowInput``.
-    static func transposedForNarrowInput(_ weights: [Float], geometry g: WindowGeometry2D,
-                                         inputChannels inC: Int, outputChannels outC: Int) -> [Float] {
-        let taps = g.filterHeight * g.filterWidth
-        var transposed = [Float](repeating: 0, count: taps * inC * outC)
-        for oc in 0..<outC {
-            for tap in 0..<taps {
-                for ic in 0..<inC {
-                    let source = (oc * taps + tap) * inC + ic
-                    if source < weights.count { transposed[(tap * inC + ic) * outC + oc] = weights[source] }
-                }
-            }
-        }
-        return transposed
-    }
-
-    /// CONV_2D input gradient for few input channels (a stem convolution on RGB): per output pixel
-    /// and tap, each input channel gets one dot product over the output channels (vectorized),
-    /// where the general loop would run an axpy of length `inC` per output channel.
-    /// `transposed` comes from ``transposedForNarrowInput(_:geometry:inputChannels:outputChannels:)``.
-    static func narrowInput(outputGradient dy: UnsafeBufferPointer<Float>, transposed: UnsafeBufferPointer<Float>,
-                            geometry g: WindowGeometry2D, inputChannels inC: Int, outputChannels outC: Int,
-                            into dx: UnsafeMutableBufferPointer<Float>) {
-        guard let w = transposed.baseAddress, let d = dx.baseAddress, let y = dy.baseAddress,
-              transposed.count >= g.filterHeight * g.filterWidth * inC * outC,
-              dy.count >= g.batch * g.outputHeight * g.outputWidth * outC,
-              dx.count >= g.batch * g.inputHeight * g.inputWidth * inC else { return }
-        for n in 0..<g.batch {
-            for oy in 0..<g.outputHeight {
-                for ox in 0..<g.outputWidth {
-                    let dyRow = y + ((n * g.outputHeight + oy) * g.outputWidth + ox) * outC
-                    for ky in 0..<g.filterHeight {
-                        let iy = oy * g.strideHeight - g.padTop + ky * g.dilationHeight
-                        guard iy >= 0, iy < g.inputHeight else { continue }
-                        for kx in 0..<g.filterWidth {
-                            let ix = ox * g.strideWidth - g.padLeft + kx * g.dilationWidth
-                            guard ix >= 0, ix < g.inputWidth else { continue }
-                            let dxBase = ((n * g.inputHeight + iy) * g.inputWidth + ix) * inC
-                            let wTap = w + (ky * g.filterWidth + kx) * inC * outC
-                            for ic in 0..<inC {
-                                d[dxBase + ic] += VectorLoops.dot(dyRow, wTap + ic * outC, count: outC)
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
     /// DEPTHWISE_CONV_2D: weights `[1, kH, kW, inC * multiplier]`; output channel `ic * multiplier + m`.
+    /// Plain scalar loops: the oracle of ``DepthwiseInputGradient``, which the backward pass runs.
     static func depthwiseInput(outputGradient dy: UnsafeBufferPointer<Float>, weights: UnsafeBufferPointer<Float>,
                                geometry g: WindowGeometry2D, inputChannels inC: Int, depthMultiplier: Int,
                                into dx: UnsafeMutableBufferPointer<Float>) {
         let outC = inC * depthMultiplier
-        guard let w = weights.baseAddress, let d = dx.baseAddress, let y = dy.baseAddress else { return }
         for n in 0..<g.batch {
             for oy in 0..<g.outputHeight {
                 for ox in 0..<g.outputWidth {
@@ -122,10 +73,6 @@ enum ConvolutionGradient {
                             guard ix >= 0, ix < g.inputWidth else { continue }
                             let dxBase = ((n * g.inputHeight + iy) * g.inputWidth + ix) * inC
                             let wBase = (ky * g.filterWidth + kx) * outC
-                            if depthMultiplier == 1 {
-                                VectorLoops.multiplyAdd(y + dyBase, w + wBase, d + dxBase, count: inC)
-                                continue
-                            }
                             for ic in 0..<inC {
                                 var sum: Float = 0
                                 for m in 0..<depthMultiplier {

@@ -26,6 +26,7 @@ final class PointwiseInputGradient: ParallelJob {
     private var inputGradient: UnsafeMutablePointer<Float>?
     private var pixels = 0
     private var taskCount = 1
+    private var overwrite = false
 
     /// Packs `weights` (`[outC, inC]`, i.e. `[outC, 1, 1, inC]`); missing values read as zero.
     init(weights: UnsafeBufferPointer<Float>, inputChannels inC: Int, outputChannels outC: Int) {
@@ -49,12 +50,16 @@ final class PointwiseInputGradient: ParallelJob {
         panels = packed
     }
 
-    /// `dX += dY · W` for `pixels` rows; splits the rows over `pool` when the product pays for the hand-off.
+    /// `dX += dY · W` (or, with `overwrite`, `dX = dY · W`: the caller then need not zero `dX` first)
+    /// for `pixels` rows; splits the rows over `pool` when the product pays for the hand-off.
     func accumulate(outputGradient dy: UnsafeBufferPointer<Float>, pixels: Int,
-                    into dx: UnsafeMutableBufferPointer<Float>, pool: WorkerPool?) {
+                    into dx: UnsafeMutableBufferPointer<Float>, pool: WorkerPool?, overwrite: Bool = false) {
         guard pixels > 0, inputChannels > 0, outputChannels > 0,
               dy.count >= pixels * outputChannels, dx.count >= pixels * inputChannels,
-              let y = dy.baseAddress, let d = dx.baseAddress else { return }
+              let y = dy.baseAddress, let d = dx.baseAddress else {
+            if overwrite { dx.update(repeating: 0) }
+            return
+        }
         let blocks = (pixels + Self.rowBlock - 1) / Self.rowBlock
         let threads = pool?.threadCount ?? 1
         let tasks = threads > 1 && pixels * inputChannels * outputChannels >= 1 << 18 ? min(blocks, threads * 4) : 1
@@ -62,6 +67,7 @@ final class PointwiseInputGradient: ParallelJob {
         inputGradient = d
         self.pixels = pixels
         taskCount = tasks
+        self.overwrite = overwrite
         if let pool, tasks > 1 { pool.parallelFor(tasks, job: self) } else { run(task: 0) }
         outputGradient = nil
         inputGradient = nil
@@ -72,7 +78,7 @@ final class PointwiseInputGradient: ParallelJob {
         let blocks = (pixels + Self.rowBlock - 1) / Self.rowBlock
         let first = blocks * task / taskCount * Self.rowBlock
         let last = min(blocks * (task + 1) / taskCount * Self.rowBlock, pixels)
-        let inC = inputChannels, outC = outputChannels, width = Self.panelWidth
+        let inC = inputChannels, outC = outputChannels, width = Self.panelWidth, overwrite = self.overwrite
         let panelCount = (inC + width - 1) / width
         panels.withUnsafeBufferPointer { packed in
             guard let w = packed.baseAddress else { return }
@@ -84,11 +90,12 @@ final class PointwiseInputGradient: ParallelJob {
                     let panelBase = w + panel &* outC &* width
                     var p = chunkStart
                     while p &+ 4 <= chunkEnd {
-                        Self.tile4(y + p &* outC, outC, panelBase, d + (p &* inC &+ c0), rowStride: inC, lanes: lanes)
+                        Self.tile4(y + p &* outC, outC, panelBase, d + (p &* inC &+ c0), rowStride: inC, lanes: lanes,
+                                   overwrite: overwrite)
                         p &+= 4
                     }
                     while p < chunkEnd {
-                        Self.tile1(y + p &* outC, outC, panelBase, d + (p &* inC &+ c0), lanes: lanes)
+                        Self.tile1(y + p &* outC, outC, panelBase, d + (p &* inC &+ c0), lanes: lanes, overwrite: overwrite)
                         p &+= 1
                     }
                 }
@@ -100,7 +107,7 @@ final class PointwiseInputGradient: ParallelJob {
     /// Four pixel rows × one panel.
     @inline(__always)
     private static func tile4(_ y: UnsafePointer<Float>, _ outC: Int, _ panel: UnsafePointer<Float>,
-                              _ d: UnsafeMutablePointer<Float>, rowStride: Int, lanes: Int) {
+                              _ d: UnsafeMutablePointer<Float>, rowStride: Int, lanes: Int, overwrite: Bool) {
         var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
         let y1 = y + outC, y2 = y1 + outC, y3 = y2 + outC
         let raw = UnsafeRawPointer(panel)
@@ -113,16 +120,16 @@ final class PointwiseInputGradient: ParallelJob {
             a3 = a3.addingProduct(y3[oc], w)
             oc &+= 1
         }
-        store(a0, d, lanes: lanes)
-        store(a1, d + rowStride, lanes: lanes)
-        store(a2, d + 2 &* rowStride, lanes: lanes)
-        store(a3, d + 3 &* rowStride, lanes: lanes)
+        store(a0, d, lanes: lanes, overwrite: overwrite)
+        store(a1, d + rowStride, lanes: lanes, overwrite: overwrite)
+        store(a2, d + 2 &* rowStride, lanes: lanes, overwrite: overwrite)
+        store(a3, d + 3 &* rowStride, lanes: lanes, overwrite: overwrite)
     }
 
     /// One pixel row × one panel (the rows left over by ``tile4``).
     @inline(__always)
     private static func tile1(_ y: UnsafePointer<Float>, _ outC: Int, _ panel: UnsafePointer<Float>,
-                              _ d: UnsafeMutablePointer<Float>, lanes: Int) {
+                              _ d: UnsafeMutablePointer<Float>, lanes: Int, overwrite: Bool) {
         var a = SIMD16<Float>()
         let raw = UnsafeRawPointer(panel)
         var oc = 0
@@ -130,15 +137,17 @@ final class PointwiseInputGradient: ParallelJob {
             a = a.addingProduct(y[oc], raw.loadUnaligned(fromByteOffset: oc &* 64, as: SIMD16<Float>.self))
             oc &+= 1
         }
-        store(a, d, lanes: lanes)
+        store(a, d, lanes: lanes, overwrite: overwrite)
     }
 
-    /// `d[0..<lanes] += a[0..<lanes]`.
+    /// `d[0..<lanes] += a[0..<lanes]`, or `=` with `overwrite`.
     @inline(__always)
-    private static func store(_ a: SIMD16<Float>, _ d: UnsafeMutablePointer<Float>, lanes: Int) {
+    private static func store(_ a: SIMD16<Float>, _ d: UnsafeMutablePointer<Float>, lanes: Int, overwrite: Bool) {
         if lanes == 16 {
             let raw = UnsafeMutableRawPointer(d)
-            raw.storeBytes(of: raw.loadUnaligned(as: SIMD16<Float>.self) + a, as: SIMD16<Float>.self)
+            raw.storeBytes(of: overwrite ? a : raw.loadUnaligned(as: SIMD16<Float>.self) + a, as: SIMD16<Float>.self)
+        } else if overwrite {
+            for lane in 0..<lanes { d[lane] = a[lane] }
         } else {
             for lane in 0..<lanes { d[lane] += a[lane] }
         }

@@ -66,6 +66,17 @@ enum PoolingGradient {
             elements *= inputShape[d]
         }
         let share = 1 / Float(max(reduced, 1))
+        // The usual case, a global pool (axes 1, 2 of NHWC): a contiguous block of reduced axes
+        // before the last one, so each reduced row gets `share * dy[outer row]` — one axpy per row.
+        if let first = axes.min(), let last = axes.max(), last - first + 1 == axes.count, last < inputShape.count - 1,
+           let d = dx.baseAddress, let y = dy.baseAddress {
+            let outer = inputShape[..<first].reduce(1, *), inner = inputShape[(last + 1)...].reduce(1, *)
+            guard dy.count >= outer * inner, dx.count >= outer * reduced * inner else { return }
+            for o in 0..<outer {
+                for r in 0..<reduced { VectorLoops.axpy(share, y + o * inner, d + (o * reduced + r) * inner, count: inner) }
+            }
+            return
+        }
         var index = [Int](repeating: 0, count: inputShape.count)
         let total = inputShape.reduce(1, *)
         var outputIndex = 0

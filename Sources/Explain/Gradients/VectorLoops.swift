@@ -19,19 +19,22 @@ enum VectorLoops {
         }
     }
 
-    /// `y[i] += a[i] * b[i]` for `i` in `0..<count`.
+    /// `y[i] = scale * (q[i] - zeroPoint)` for `count` int8 (`signed`) or uint8 values `q`.
     @inline(__always)
-    static func multiplyAdd(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+    static func dequantize(_ q: UnsafeRawPointer, signed: Bool, count: Int, scale: Float, zeroPoint: Int32,
+                           into y: UnsafeMutablePointer<Float>) {
+        let vs = SIMD8<Float>(repeating: scale), vz = SIMD8<Int32>(repeating: zeroPoint)
         var i = 0
         while i &+ 8 <= count {
-            let va = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self)
-            let vb = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
-            let vy = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self)
-            UnsafeMutableRawPointer(y + i).storeBytes(of: vy + va * vb, as: SIMD8<Float>.self)
+            let v = signed
+                ? SIMD8<Int32>(truncatingIfNeeded: q.loadUnaligned(fromByteOffset: i, as: SIMD8<Int8>.self))
+                : SIMD8<Int32>(truncatingIfNeeded: q.loadUnaligned(fromByteOffset: i, as: SIMD8<UInt8>.self))
+            UnsafeMutableRawPointer(y + i).storeBytes(of: SIMD8<Float>(v &- vz) * vs, as: SIMD8<Float>.self)
             i &+= 8
         }
         while i < count {
-            y[i] += a[i] * b[i]
+            let v = signed ? Int32(q.load(fromByteOffset: i, as: Int8.self)) : Int32(q.load(fromByteOffset: i, as: UInt8.self))
+            y[i] = scale * Float(v &- zeroPoint)
             i &+= 1
         }
     }

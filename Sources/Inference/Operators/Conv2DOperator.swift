@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// CONV_2D on int8 activations with int8 weights (per-channel or per-tensor) and int32 bias.
 struct Conv2DOperator: PreparedOperator {
     let info: OperatorInfo
@@ -68,8 +74,13 @@ struct Conv2DOperator: PreparedOperator {
             paddingTop: rows.padding, paddingLeft: columns.padding,
             inputOffset: -inputQuantization.zeroPoint, outputOffset: outputQuantization.zeroPoint,
             outputMultipliers: multipliers, activation: activation)
-        self.fast = kernels == .fast ? FastConv2D(parameters, filter: self.filter, bias: self.bias) : nil
+        self.fast = kernels == .fast
+            ? FastConv2D(parameters, filter: self.filter, bias: self.bias, allowsAVX512VNNI: !Self.avx512Disabled) : nil
     }
+
+    /// `EDGECAM_NO_AVX512=1` in the environment keeps the AVX2 GEMM microkernel on a CPU with
+    /// AVX-512 VNNI: for comparing the two (`edgecam bench`) and for ruling one out when debugging.
+    static let avx512Disabled: Bool = getenv("EDGECAM_NO_AVX512").map { String(cString: $0) == "1" } ?? false
 
     func run(_ tensors: TensorPointers) { run(tensors, pool: nil) }
 

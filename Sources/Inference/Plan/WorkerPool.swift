@@ -9,26 +9,48 @@ import Synchronization
 ///
 /// Not Swift's cooperative pool: inference is CPU-bound and latency-sensitive, so the
 /// workers are plain threads created once. The calling thread takes part in every job, so
-/// a pool of `threadCount` uses `threadCount - 1` extra threads. ``parallelFor(_:_:)``
-/// takes the lock twice per job, never per task. It allocates one closure context per job
-/// (`withoutActuallyEscaping`); hot paths use ``parallelFor(_:job:)``, which allocates nothing.
+/// a pool of `threadCount` uses `threadCount - 1` extra threads.
+///
+/// Starting a job is cheap in steady state: the caller publishes it by bumping an atomic
+/// generation, and workers that finished the previous job are still spinning on that
+/// generation (for about ``spinIterations`` polls, yielding the CPU between most of them),
+/// so no lock, condition variable or system call is involved. Only a worker that found no
+/// job for that long blocks on a condition variable, and only then does publishing take the
+/// lock to wake it; waiting for the workers to finish works the same way in reverse. Tasks
+/// are handed out by an atomic counter, never by a lock. ``parallelFor(_:_:)`` allocates one
+/// closure context per job (`withoutActuallyEscaping`); hot paths use ``parallelFor(_:job:)``,
+/// which allocates nothing.
 public final class WorkerPool: @unchecked Sendable {
-    // @unchecked: the mutable job state is only touched under `mutex`, or read by workers
-    // between the generation change that publishes it and the `remaining` count reaching zero.
+    // @unchecked: `job`, `objectJob` and `taskCount` are written by the caller only while no
+    // worker reads them (before the generation bump that publishes a job, or after `pending`
+    // reached zero), and read by workers between the two; the atomics order those accesses.
 
     /// Threads working on a job, the caller included.
     public let threadCount: Int
 
+    /// Polls of the job generation (or of the pending count) before blocking. Between jobs of
+    /// one inference the gap is microseconds; between inferences the workers go to sleep.
+    static let spinIterations = 20_000
+    /// Polls done back to back before the spinning starts yielding the CPU (`sched_yield`),
+    /// so that a spinning worker does not starve other threads on a busy machine.
+    static let busyPolls = 2_000
+
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private let finished = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private var generation = 0
-    private var stopping = false
+    /// Bumped once per job; a worker runs a job when it sees a generation it has not run.
+    private let generation = Atomic<Int>(0)
+    /// Workers that have not finished the current job.
+    private let pending = Atomic<Int>(0)
+    /// Workers blocked (or about to block) on `wake`.
+    private let sleepingWorkers = Atomic<Int>(0)
+    /// Whether the caller is blocked (or about to block) on `finished`.
+    private let callerSleeping = Atomic<Bool>(false)
+    private let stopping = Atomic<Bool>(false)
+    private let nextTask = Atomic<Int>(0)
     private var job: ((Int) -> Void)?
     private var objectJob: (any ParallelJob)?
     private var taskCount = 0
-    private let nextTask = Atomic<Int>(0)
-    private var busyWorkers = 0
     private var threads: [pthread_t] = []
 
     /// Creates a pool for `threadCount` threads in total (at least 1; 1 means "run on the caller").
@@ -59,8 +81,9 @@ public final class WorkerPool: @unchecked Sendable {
     public static var onlineProcessors: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 
     deinit {
+        stopping.store(true, ordering: .sequentiallyConsistent)
+        generation.add(1, ordering: .sequentiallyConsistent)
         pthread_mutex_lock(mutex)
-        stopping = true
         pthread_cond_broadcast(wake)
         pthread_mutex_unlock(mutex)
         for thread in threads { pthread_join(thread, nil) }
@@ -81,9 +104,11 @@ public final class WorkerPool: @unchecked Sendable {
             return
         }
         withoutActuallyEscaping(body) { body in
-            publish(count: count) { job = body }
+            job = body
+            publish(count: count)
             runTasks(body, count: count)
-            waitForWorkers { job = nil }
+            waitForWorkers()
+            job = nil
         }
     }
 
@@ -96,29 +121,36 @@ public final class WorkerPool: @unchecked Sendable {
             for task in 0..<count { job.run(task: task) }
             return
         }
-        publish(count: count) { objectJob = job }
+        objectJob = job
+        publish(count: count)
         runTasks(job, count: count)
-        waitForWorkers { objectJob = nil }
+        waitForWorkers()
+        objectJob = nil
     }
 
-    /// Hands a job of `count` tasks to the workers: `assign` stores it under the lock, then the
-    /// generation change wakes them.
-    private func publish(count: Int, _ assign: () -> Void) {
-        pthread_mutex_lock(mutex)
-        assign()
+    /// Hands the job stored in `job`/`objectJob` (`count` tasks) to the workers: the
+    /// generation bump publishes it; sleeping workers, if any, are woken under the lock.
+    private func publish(count: Int) {
         taskCount = count
         nextTask.store(0, ordering: .relaxed)
-        busyWorkers = threads.count
-        generation &+= 1
-        pthread_cond_broadcast(wake)
-        pthread_mutex_unlock(mutex)
+        pending.store(threads.count, ordering: .relaxed)
+        // Sequentially consistent with a worker's `sleepingWorkers` increment and generation
+        // re-check: either it sees this generation, or this load sees it going to sleep.
+        generation.add(1, ordering: .sequentiallyConsistent)
+        if sleepingWorkers.load(ordering: .sequentiallyConsistent) > 0 {
+            pthread_mutex_lock(mutex)
+            pthread_cond_broadcast(wake)
+            pthread_mutex_unlock(mutex)
+        }
     }
 
-    /// Waits until every worker has finished the current job, then `clear`s it under the lock.
-    private func waitForWorkers(_ clear: () -> Void) {
+    /// Returns once every worker has finished the current job (spinning first, then blocking).
+    private func waitForWorkers() {
+        if Self.poll({ pending.load(ordering: .acquiring) == 0 }) { return }
         pthread_mutex_lock(mutex)
-        while busyWorkers > 0 { pthread_cond_wait(finished, mutex) }
-        clear()
+        callerSleeping.store(true, ordering: .sequentiallyConsistent)
+        while pending.load(ordering: .sequentiallyConsistent) > 0 { pthread_cond_wait(finished, mutex) }
+        callerSleeping.store(false, ordering: .relaxed)
         pthread_mutex_unlock(mutex)
     }
 
@@ -138,27 +170,42 @@ public final class WorkerPool: @unchecked Sendable {
         }
     }
 
+    /// Polls `condition` up to ``spinIterations`` times, yielding the CPU between polls after
+    /// the first ``busyPolls``; whether it became true.
+    @inline(__always)
+    private static func poll(_ condition: () -> Bool) -> Bool {
+        for iteration in 0..<spinIterations {
+            if condition() { return true }
+            if iteration >= busyPolls { sched_yield() }
+        }
+        return condition()
+    }
+
     private func workerLoop() {
         var seen = 0
-        pthread_mutex_lock(mutex)
         while true {
-            while generation == seen && !stopping { pthread_cond_wait(wake, mutex) }
-            if stopping { break }
-            seen = generation
-            let count = taskCount
-            if let objectJob {
+            if !Self.poll({ generation.load(ordering: .acquiring) != seen }) {
+                pthread_mutex_lock(mutex)
+                sleepingWorkers.add(1, ordering: .sequentiallyConsistent)
+                while generation.load(ordering: .sequentiallyConsistent) == seen { pthread_cond_wait(wake, mutex) }
+                sleepingWorkers.subtract(1, ordering: .relaxed)
                 pthread_mutex_unlock(mutex)
-                runTasks(objectJob, count: count)
-            } else {
-                guard let body = job else { continue }
-                pthread_mutex_unlock(mutex)
-                runTasks(body, count: count)
             }
-            pthread_mutex_lock(mutex)
-            busyWorkers -= 1
-            if busyWorkers == 0 { pthread_cond_signal(finished) }
+            seen = generation.load(ordering: .acquiring)
+            if stopping.load(ordering: .acquiring) { return }
+            if let objectJob {
+                runTasks(objectJob, count: taskCount)
+            } else if let job {
+                runTasks(job, count: taskCount)
+            }
+            // The caller may reuse the job fields once this reaches zero.
+            if pending.subtract(1, ordering: .sequentiallyConsistent).newValue == 0,
+               callerSleeping.load(ordering: .sequentiallyConsistent) {
+                pthread_mutex_lock(mutex)
+                pthread_cond_signal(finished)
+                pthread_mutex_unlock(mutex)
+            }
         }
-        pthread_mutex_unlock(mutex)
     }
 
     /// Carries the pool into a new thread without keeping it alive (the pool joins its threads in deinit).

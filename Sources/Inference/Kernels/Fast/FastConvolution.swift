@@ -9,7 +9,8 @@ struct FastConv2D: Sendable {
     let rowCount: Int
 
     /// Nil when the fast path does not cover `p` (grouped convolutions, shifts out of range).
-    init?(_ p: Conv2DParameters, filter: [Int8], bias: [Int32]?) {
+    /// `allowsAVX512VNNI: false` keeps the AVX2 microkernel on a VNNI machine (for tests).
+    init?(_ p: Conv2DParameters, filter: [Int8], bias: [Int32]?, allowsAVX512VNNI: Bool = true) {
         guard p.filterInputDepth == p.inputDepth,
               ChannelRequantization.covers(p.outputMultipliers)
         else { return nil }
@@ -21,7 +22,7 @@ struct FastConv2D: Sendable {
                 PackedGemmWeights(filter: filter, outputs: p.outputDepth, depth: depth, bias: bias, inputOffset: p.inputOffset)
             }
         }
-        gemm = QuantizedGemm(weights: weights, requantization: .fixedPoint(requantization))
+        gemm = QuantizedGemm(weights: weights, requantization: .fixedPoint(requantization), allowsAVX512VNNI: allowsAVX512VNNI)
         window = ConvolutionWindow(p)
         pointwise = p.filterHeight == 1 && p.filterWidth == 1 && p.strideHeight == 1 && p.strideWidth == 1
             && p.paddingTop == 0 && p.paddingLeft == 0 && p.outputHeight == p.inputHeight && p.outputWidth == p.inputWidth

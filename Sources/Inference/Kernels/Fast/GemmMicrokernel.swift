@@ -36,6 +36,21 @@ func gemm4x16Int16Pairs(
     return tile
 }
 
+/// ``gemm4x16Int16Pairs(rows:rowStride:kPairs:panel:bias:)`` for a single row: GEMV
+/// (fully connected with batch 1) and the last rows of a GEMM, without computing 3 unused rows.
+@inline(__always)
+func gemm1x16Int16Pairs(row: UnsafePointer<Int32>, kPairs: Int, panel: UnsafeRawPointer, bias: SIMD16<Int32>) -> SIMD16<Int32> {
+    var acc = bias
+    var weights = panel
+    for pair in 0..<kPairs {
+        let w0 = widenedToInt32(weights.loadUnaligned(as: SIMD16<Int16>.self))
+        let w1 = widenedToInt32(weights.loadUnaligned(fromByteOffset: 32, as: SIMD16<Int16>.self))
+        acc &+= multiplyPair(row[pair], w0, w1)
+        weights += gemmPanelPairBytes
+    }
+    return acc
+}
+
 /// `x0 * w0 + x1 * w1` for the two int16 inputs packed in `pair` (two `smlal` by element).
 @inline(__always)
 private func multiplyPair(_ pair: Int32, _ w0: SIMD16<Int32>, _ w1: SIMD16<Int32>) -> SIMD16<Int32> {
@@ -75,6 +90,24 @@ func gemm4x16Int16Pairs(
         weights += gemmPanelPairBytes
     }
     return tile
+}
+
+/// ``gemm4x16Int16Pairs(rows:rowStride:kPairs:panel:bias:)`` for a single row: GEMV
+/// (fully connected with batch 1) and the last rows of a GEMM, without computing 3 unused
+/// rows. Two accumulators (even and odd k-pairs) halve the add dependency chain.
+@inline(__always)
+func gemm1x16Int16Pairs(row: UnsafePointer<Int32>, kPairs: Int, panel: UnsafeRawPointer, bias: SIMD16<Int32>) -> SIMD16<Int32> {
+    var even = bias, odd = SIMD16<Int32>()
+    var weights = panel
+    var pair = 0
+    while pair + 2 <= kPairs {
+        even &+= multiplyPair(row[pair], weights.loadUnaligned(as: SIMD32<Int16>.self))
+        odd &+= multiplyPair(row[pair + 1], weights.loadUnaligned(fromByteOffset: gemmPanelPairBytes, as: SIMD32<Int16>.self))
+        weights += 2 * gemmPanelPairBytes
+        pair += 2
+    }
+    if pair < kPairs { even &+= multiplyPair(row[pair], weights.loadUnaligned(as: SIMD32<Int16>.self)) }
+    return even &+ odd
 }
 
 /// Pairwise dot products of the broadcast input pair with 16 weight pairs (one `vpmaddwd` per 8).

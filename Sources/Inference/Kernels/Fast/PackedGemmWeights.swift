@@ -47,6 +47,9 @@ struct PackedGemmWeights: @unchecked Sendable {
         UnsafeRawPointer(panels.bytes) + block * kPairs * gemmPanelPairBytes
     }
 
+    /// The folded biases of all blocks: 16 int32 per block, block after block.
+    var biases: UnsafeRawPointer { UnsafeRawPointer(foldedBias.bytes) }
+
     /// The folded biases of the 16 columns of `block`.
     @inline(__always)
     func bias(_ block: Int) -> SIMD16<Int32> {

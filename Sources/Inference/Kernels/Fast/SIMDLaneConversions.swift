@@ -64,7 +64,8 @@ func narrowedToInt8(_ v: SIMD16<Int32>) -> SIMD16<Int8> {
         Int8(truncatingIfNeeded: v[12]), Int8(truncatingIfNeeded: v[13]), Int8(truncatingIfNeeded: v[14]), Int8(truncatingIfNeeded: v[15]))
 }
 
-/// Lane-wise minimum (one `vpminsd` / `smin`; the stdlib's `pointwiseMin` can stay a call).@inline(__always)
+/// Lane-wise minimum (one `vpminsd` / `smin`; the stdlib's `pointwiseMin` can stay a call).
+@inline(__always)
 func laneMinimum(_ a: SIMD16<Int32>, _ b: SIMD16<Int32>) -> SIMD16<Int32> {
     SIMD16<Int32>(
         Swift.min(a[0], b[0]), Swift.min(a[1], b[1]), Swift.min(a[2], b[2]), Swift.min(a[3], b[3]),

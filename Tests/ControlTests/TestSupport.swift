@@ -87,6 +87,18 @@ final class TestServer {
     func raw() throws -> RawClient {
         try RawClient(path: path)
     }
+
+    /// The server's statistics once `settled` holds, or after 5 s. The server publishes them
+    /// after each turn of its loop, which can end after a client has already seen the reply.
+    func statistics(once settled: (ControlServerStatistics) -> Bool) -> ControlServerStatistics {
+        let deadline = ContinuousClock().now.advanced(by: .seconds(5))
+        var statistics = server.statistics
+        while !settled(statistics), ContinuousClock().now < deadline {
+            usleep(1_000)
+            statistics = server.statistics
+        }
+        return statistics
+    }
 }
 
 /// Sends bytes as they are and reads reply lines, for malformed-input tests.

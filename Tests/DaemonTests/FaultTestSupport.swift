@@ -5,10 +5,10 @@ import Glibc
 /// What the fault tests need around a running edgecamd: its open fds and resident memory from
 /// /proc, `status` through one reused control connection, and mounting small file systems.
 enum FaultTestSupport {
-    /// edgecamd on the small shapes model (Tests/Fixtures/daemon), cheap enough in a debug build
+    /// edgecamd on the small shapes model (Tests/Fixtures/refs/shapes, labels in Tests/Fixtures/daemon), cheap enough in a debug build
     /// to log many detections per second.
     static let shapesModelArguments = [
-        "--model", "Tests/Fixtures/daemon/shapes-a_int8.tflite", "--labels", "Tests/Fixtures/daemon/shapes_labels.txt",
+        "--model", "Tests/Fixtures/refs/shapes/shapes-a_int8.tflite", "--labels", "Tests/Fixtures/daemon/shapes_labels.txt",
         "--threads", "1",
     ]
 

@@ -333,18 +333,12 @@ final class AbusedDaemon {
     /// prlimit execs edgecamd, so the pid is the daemon's.
     var pid: Int32 { process.processIdentifier }
 
-    var residentKiB: Int {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-            return Int(line.split(separator: " ")[1]) ?? 0
-        }
-        return 0
-    }
+    var residentKiB: Int { (try? FaultTestSupport.resources(of: pid))?.rssKiB ?? 0 }
 
     var openDescriptors: Int { Self.openDescriptors(of: pid) }
 
     static func openDescriptors(of pid: Int32) -> Int {
-        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? -1
+        (try? FaultTestSupport.resources(of: pid))?.fds ?? -1
     }
 
     /// User + system CPU seconds of the control server's thread ("edgecam-control").

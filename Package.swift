@@ -75,13 +75,16 @@ let package = Package(
         // Test helper: inserts until SIGKILLed, acknowledging each commit (StoreTests' crash test).
         .executableTarget(name: "StoreCrashWriter", dependencies: ["Store"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
+        // A pthread mutex around a value (Mutex's shape) that ThreadSanitizer can see on Linux.
+        .target(name: "Locking"),
+        .testTarget(name: "LockingTests", dependencies: ["Locking"]),
         // Unix-socket control protocol (newline-delimited JSON): types, server, client, peer auth.
-        .target(name: "Control", exclude: ["PROTOCOL.md"]),
-        .testTarget(name: "ControlTests", dependencies: ["Control"]),
+        .target(name: "Control", dependencies: ["Locking"], exclude: ["PROTOCOL.md"]),
+        .testTarget(name: "ControlTests", dependencies: ["Control", "Locking"]),
         // videodev2.h constants and non-variadic libv4l2 wrappers for Swift.
         .target(name: "CV4L2", linkerSettings: [.linkedLibrary("v4l2")]),
         // Frame sources: V4L2 camera (mmap streaming, reconnects), JPEG-directory and MJPEG replay.
-        .target(name: "Capture", dependencies: ["CV4L2"]),
+        .target(name: "Capture", dependencies: ["CV4L2", "Locking"]),
         // Prints frames/states of a source as JSON lines; the Capture tests run it under the fake camera.
         .executableTarget(name: "capture-probe", dependencies: ["Capture"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "capture-probe"]),
@@ -90,7 +93,7 @@ let package = Package(
         .target(
             name: "Daemon",
             dependencies: [
-                "Capture", "Imaging", "Inference", "Explain", "Store", "Control",
+                "Capture", "Imaging", "Inference", "Explain", "Store", "Control", "Locking",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -98,12 +101,12 @@ let package = Package(
         .executableTarget(
             name: "edgecamd",
             dependencies: [
-                "Daemon", "Control",
+                "Daemon", "Control", "Locking",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Control", "Store", "edgecamd", "EdgeCAMCLI"]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Control", "Store", "edgecamd", "EdgeCAMCLI", "Locking"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,4 +1,4 @@
-import Synchronization
+import Locking
 
 /// The bytes waiting to be written to one client, shared by the server thread (which
 /// writes them), handler tasks (which queue replies) and publishers (which queue events).
@@ -26,7 +26,7 @@ final class ConnectionOutbox: Sendable {
     let wakeup: Wakeup
     /// The server-wide account every queued byte is charged to.
     let budget: OutboxBudget
-    private let state = Mutex(State())
+    private let state = PThreadMutex(State())
 
     init(limit: Int, wakeup: Wakeup, budget: OutboxBudget) {
         self.limit = limit

@@ -1,6 +1,6 @@
 import Foundation
 import Glibc
-import Synchronization
+import Locking
 
 /// The daemon's control socket: a Unix stream socket speaking newline-delimited JSON.
 ///
@@ -44,9 +44,9 @@ public final class ControlServer: Sendable {
     /// Publish live events here; they go to clients that sent `subscribe`.
     public let events: EventBroadcaster
     private let handler: any ControlHandler
-    private let lifecycle = Mutex(Lifecycle.idle)
+    private let lifecycle = PThreadMutex(Lifecycle.idle)
     /// The counters of the last run, kept after `stop()`.
-    private let lastStatistics = Mutex(ControlServerStatistics())
+    private let lastStatistics = PThreadMutex(ControlServerStatistics())
 
     public init(configuration: ControlServerConfiguration, handler: any ControlHandler,
                 events: EventBroadcaster = EventBroadcaster()) {

@@ -1,4 +1,4 @@
-import Synchronization
+import Locking
 
 /// Fans live events out to the clients that sent `subscribe`.
 ///
@@ -23,8 +23,8 @@ public final class EventBroadcaster: Sendable {
         var outbox: ConnectionOutbox
     }
 
-    private let subscribers = Mutex<[UInt64: Subscriber]>([:])
-    private let counters = Mutex(Statistics())
+    private let subscribers = PThreadMutex<[UInt64: Subscriber]>([:])
+    private let counters = PThreadMutex(Statistics())
 
     public init() {}
 

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import Locking
 
 /// A few dedicated threads on which control handler tasks run (as their task executor
 /// preference), so that commands are served even when the cooperative thread pool is busy
@@ -12,7 +12,7 @@ final class HandlerExecutor: TaskExecutor, Sendable {
     /// The executor every `ControlServer` uses.
     static let shared = HandlerExecutor(threads: 4)
 
-    private let queue = Mutex<[UnownedJob]>([])
+    private let queue = PThreadMutex<[UnownedJob]>([])
     private let available = DispatchSemaphore(value: 0)
 
     private init(threads: Int) {

@@ -1,11 +1,12 @@
 import Foundation
 import Glibc
+import Locking
 import Synchronization
 
 /// State the server thread shares with the `ControlServer` object.
 final class ServerShared: Sendable {
     let stopRequested = Atomic<Bool>(false)
-    let statistics = Mutex(ControlServerStatistics())
+    let statistics = PThreadMutex(ControlServerStatistics())
     /// Signalled once when the server thread has closed everything.
     let finished = DispatchSemaphore(value: 0)
 }

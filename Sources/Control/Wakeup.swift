@@ -1,5 +1,5 @@
 import Glibc
-import Synchronization
+import Locking
 
 /// A self-pipe that interrupts the server's `poll()` when another thread has queued
 /// output (a reply, an event) or asked the server to stop.
@@ -7,7 +7,7 @@ final class Wakeup: Sendable {
     /// Read end, polled by the server thread.
     let readFD: Int32
     /// Write end; `nil` once closed, so a late `signal()` never writes to a reused fd number.
-    private let writeFD: Mutex<Int32?>
+    private let writeFD: PThreadMutex<Int32?>
 
     init() throws(SystemCallError) {
         var fds: [Int32] = [0, 0]
@@ -24,7 +24,7 @@ final class Wakeup: Sendable {
             throw error
         }
         readFD = fds[0]
-        writeFD = Mutex(fds[1])
+        writeFD = PThreadMutex(fds[1])
     }
 
     /// Makes the next (or current) `poll()` return. A full pipe already means "wake up".

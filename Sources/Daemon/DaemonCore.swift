@@ -3,9 +3,9 @@ import Control
 import Explain
 import Foundation
 import Imaging
+import Locking
 import Logging
 import Store
-import Synchronization
 
 /// Everything a running daemon is made of except the control server: store, model, pipeline,
 /// writer, settings. The control handler talks to this; `EdgeCAMDaemon` owns it.
@@ -23,9 +23,9 @@ final class DaemonCore: Sendable {
     let startedAt = Date()
     let socketPath: String
     /// Settings changed with `config.set` or SIGHUP that only a restart applies.
-    let pendingRestart = Mutex<Set<String>>([])
+    let pendingRestart = PThreadMutex<Set<String>>([])
     /// The on-demand explainer (`explain` command), made on first use; one request at a time.
-    let onDemand = Mutex<Explainer?>(nil)
+    let onDemand = PThreadMutex<Explainer?>(nil)
     private let camera: V4L2Camera?
 
     init(configuration: DaemonConfiguration, socketPath: String, events: EventBroadcaster, logger: Logger) throws(DaemonError) {

@@ -1,6 +1,6 @@
 import Foundation
+import Locking
 import Logging
-import Synchronization
 
 /// swift-log handler writing one line per message to stderr.
 ///
@@ -9,7 +9,7 @@ import Synchronization
 /// the prefix to the entry's priority. Elsewhere lines read `2026-11-26T20:00:00Z info: message`.
 struct JournalLogHandler: LogHandler {
     /// The level in force for every handler, changed live by `log.level`.
-    static let sharedLevel = Mutex(Logger.Level.info)
+    static let sharedLevel = PThreadMutex(Logger.Level.info)
 
     let label: String
     let journal: Bool

@@ -15,8 +15,10 @@ import Testing
 struct CrashConsistencyTests {
     static let cycles = 50
     /// Longest the daemon runs after it answers before it is killed; short, so 50 cycles fit
-    /// in well under a minute, yet long enough for a few store batches per cycle.
-    static let maxRunAfterReady = 0.6
+    /// in well under a minute, yet long enough for a few store batches per cycle. Scaled by a
+    /// sanitizer build's time factor (`SanitizerBuild`), so that a cycle still covers about as
+    /// much logging work (under TSan, 0.6 s gave 8 detections in 40 cycles, too few to mean much).
+    static let maxRunAfterReady = SanitizerBuild.current.seconds(0.6)
     /// One cycle in this many is killed while starting (opening and recovering the database,
     /// loading the model) instead of while logging.
     static let startupKillEvery = 5

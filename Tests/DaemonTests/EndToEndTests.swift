@@ -97,7 +97,9 @@ struct EndToEndTests {
         admin.close()
 
         // explain on the latest frame, without storing
-        let explainer = try ControlClient(socketPath: daemon.socket, timeout: .seconds(30))
+        // An EfficientNet explanation beside the running pipeline; scaled under a sanitizer
+        // (ASan on a loaded machine took more than 30 s).
+        let explainer = try ControlClient(socketPath: daemon.socket, timeout: SanitizerBuild.current.duration(.seconds(30)))
         let explained = try explainer.call("explain", arguments: ["method": "cam", "target": .number(281)])
         #expect(explained["class"]?.intValue == 281 && explained["label"]?.stringValue == "tabby, tabby cat")
         #expect(explained["method"]?.stringValue == "cam" && explained["width"]?.intValue == 7)

@@ -1,8 +1,8 @@
 import Control
 import Foundation
 import GRDB
+import Locking
 import Logging
-import Synchronization
 import Testing
 @testable import Daemon
 @testable import Store
@@ -17,7 +17,7 @@ import Testing
 struct StoreWriterFaultTests {
     /// Collects log messages, to check what the journal would show.
     final class LogCollector: @unchecked Sendable {
-        private let lines = Mutex<[String]>([])
+        private let lines = PThreadMutex<[String]>([])
         var all: [String] { lines.withLock { $0 } }
         func append(_ line: String) { lines.withLock { $0.append(line) } }
     }

@@ -1,4 +1,4 @@
-import Synchronization
+import Locking
 
 /// Where a replay source gets frame `index` from.
 protocol ReplayFrames: Sendable {
@@ -13,7 +13,7 @@ protocol ReplayFrames: Sendable {
 final class ReplayPlayer<Frames: ReplayFrames>: Sendable {
     private let frames: Frames
     private let end: ReplayEnd
-    private let state: Mutex<State>
+    private let state: PThreadMutex<State>
 
     private struct State {
         var index = 0
@@ -28,7 +28,7 @@ final class ReplayPlayer<Frames: ReplayFrames>: Sendable {
     init(frames: Frames, pacing: ReplayPacing, end: ReplayEnd) {
         self.frames = frames
         self.end = end
-        self.state = Mutex(State(schedule: ReplaySchedule(pacing: pacing)))
+        self.state = PThreadMutex(State(schedule: ReplaySchedule(pacing: pacing)))
     }
 
     var counters: CaptureCounters { state.withLock { $0.counters } }

@@ -1,5 +1,5 @@
 import Glibc
-import Synchronization
+import Locking
 
 /// A V4L2 camera read through libv4l2 with mmap streaming, that survives unplugs, I/O errors
 /// and stalls by reopening the device with bounded exponential back-off, in the same process.
@@ -13,9 +13,9 @@ public final class V4L2Camera: FrameSource {
     private let wakeFD: Int32
     private let wakeWriteFD: Int32
     /// Owned by the thread inside `nextFrame`; held for the whole call.
-    private let loop: Mutex<Loop>
+    private let loop: PThreadMutex<Loop>
     /// Cheap to read from other threads; never held across blocking calls.
-    private let status: Mutex<Status>
+    private let status: PThreadMutex<Status>
 
     private struct Loop: ~Copyable {
         var session: V4L2Session?
@@ -47,8 +47,8 @@ public final class V4L2Camera: FrameSource {
         self.onStateChange = onStateChange
         self.wakeFD = fds[0]
         self.wakeWriteFD = fds[1]
-        self.loop = Mutex(Loop())
-        self.status = Mutex(Status())
+        self.loop = PThreadMutex(Loop())
+        self.status = PThreadMutex(Status())
     }
 
     deinit {

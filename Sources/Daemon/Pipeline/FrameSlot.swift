@@ -1,6 +1,6 @@
 import Capture
 import Dispatch
-import Synchronization
+import Locking
 
 /// The hand-off between the capture thread and the inference thread: one slot, latest frame
 /// wins. `put` never waits; a frame still in the slot when the next arrives is replaced, and
@@ -12,7 +12,7 @@ final class FrameSlot: Sendable {
         var closed = false
     }
 
-    private let state = Mutex(State())
+    private let state = PThreadMutex(State())
     /// Signalled once per empty → full transition (and once at close): only the consumer
     /// empties the slot, so a wake-up always finds a frame unless the slot was closed.
     private let filled = DispatchSemaphore(value: 0)

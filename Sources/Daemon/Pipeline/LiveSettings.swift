@@ -1,11 +1,11 @@
-import Synchronization
+import Locking
 
 /// The configuration in force, readable from every thread; `config.set` and SIGHUP replace it.
 public final class LiveSettings: Sendable {
-    private let value: Mutex<DaemonConfiguration>
+    private let value: PThreadMutex<DaemonConfiguration>
 
     public init(_ configuration: DaemonConfiguration) {
-        value = Mutex(configuration)
+        value = PThreadMutex(configuration)
     }
 
     public var current: DaemonConfiguration { value.withLock { $0 } }

@@ -4,9 +4,9 @@ import Explain
 import Foundation
 import Imaging
 import Inference
+import Locking
 import Logging
 import Store
-import Synchronization
 
 /// source → decode/preprocess → infer → detection policy → explain → (StoreWriter) store → events.
 ///
@@ -35,7 +35,7 @@ final class Pipeline: Sendable {
         var stopped = false
     }
 
-    private let state = Mutex(State())
+    private let state = PThreadMutex(State())
 
     init(context: ModelContext, modelID: Int64?, source: any FrameSource, sourceDescription: String, settings: LiveSettings,
          metrics: PipelineMetrics, writer: StoreWriter, logger: Logger) {
@@ -53,7 +53,7 @@ final class Pipeline: Sendable {
     /// cannot be prepared (e.g. the configured explanation layer does not exist).
     func start() throws(DaemonError) {
         let ready = DispatchSemaphore(value: 0)
-        let setup = Mutex<DaemonError?>(nil)
+        let setup = PThreadMutex<DaemonError?>(nil)
         let inference = Thread { [self] in
             let stages: InferenceStages
             do throws(DaemonError) {

@@ -1,4 +1,4 @@
-import Synchronization
+import Locking
 
 /// Counters, rates and rolling stage latencies of the pipeline, for `status`.
 final class PipelineMetrics: Sendable {
@@ -41,7 +41,7 @@ final class PipelineMetrics: Sendable {
         var streamStart: Double?
     }
 
-    private let state = Mutex(State())
+    private let state = PThreadMutex(State())
 
     func update(_ body: (inout Counters) -> Void) { state.withLock { body(&$0.counters) } }
 

@@ -1,9 +1,9 @@
 import Control
 import Dispatch
 import Foundation
+import Locking
 import Logging
 import Store
-import Synchronization
 
 /// Writes detections and events to the store on its own thread, in short batched
 /// transactions, then publishes them to subscribers — so a subscriber only ever hears of
@@ -79,11 +79,11 @@ final class StoreWriter: Sendable {
     private let metrics: PipelineMetrics
     private let logger: Logger
     private let retryInterval: Double
-    private let queue: Mutex<Queue>
+    private let queue: PThreadMutex<Queue>
     private let wake = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
-    private let counters = Mutex(Statistics())
-    private let healthState = Mutex(Health())
+    private let counters = PThreadMutex(Statistics())
+    private let healthState = PThreadMutex(Health())
 
     init(store: DetectionStore, events: EventBroadcaster, settings: LiveSettings, metrics: PipelineMetrics, logger: Logger,
          bufferBudgetBytes: Int = StoreWriter.defaultBufferBudgetBytes, retryInterval: Double = 1) {
@@ -93,7 +93,7 @@ final class StoreWriter: Sendable {
         self.metrics = metrics
         self.logger = logger
         self.retryInterval = retryInterval
-        self.queue = Mutex(Queue(buffer: StoreWriteBuffer(budgetBytes: bufferBudgetBytes)))
+        self.queue = PThreadMutex(Queue(buffer: StoreWriteBuffer(budgetBytes: bufferBudgetBytes)))
     }
 
     var statistics: Statistics { counters.withLock { $0 } }

@@ -33,8 +33,13 @@ import Inference
     // last_conv_relu, ReLU then min-max, bilinear upsampling with half-pixel centres (reproduced
     // to 1e-5 by `upsamplingMatchesReference`), evaluate.py's tolerance, threshold and tie rules —
     // and the maps correlate with the reference at r = 0.999 (Grad-CAM, CAM) and 0.9995 (Grad-CAM++).
-    // What remains is the int8 activations (256 levels over ReLU6's [0, 6]): they move the
-    // normalised maps by up to 6 % (median over images) and flip
+    // What remains is quantization noise from the whole network, not from the target layer: it
+    // moves the normalised 12x12 maps by up to 6.5 % (median max |difference|), of which the
+    // target layer's own output rounding is 0.06 % (recomputing that layer in float from its int8
+    // input leaves every metric unchanged). Even a float forward pass with the int8 model's
+    // dequantized weights (only the weights quantized; r = 0.9998 with the reference) misses the
+    // same three floors through other near-ties: Grad-CAM pointing 0.785 (loses 130), Grad-CAM++
+    // boxes 0.140 (loses 158, 159), occlusion 0.920 (issue #7, measured). The int8 noise flips
     // - the pointing game where the map has two near-equal peaks: Grad-CAM and CAM lose images 28
     //   and 163, whose reference winner scores 99.97 % and 99.9 % of our maximum, a cell away;
     // - the box where both IoUs sit at the 0.5 cut: Grad-CAM++ loses 43, 132 (box edge moved 1 px)
@@ -119,9 +124,15 @@ import Inference
     /// Every 8th dev image: occlusion reruns part of the model 121 times per image, too slow for
     /// all 200 in a debug test run; `scripts/explain-shapes-devset` scores the full set. There
     /// (issue #7, measured) the pointing game is 0.920 vs the reference's 0.930: images 76 and 197
-    /// are near-ties (the reference's winning pixel scores 98.9 % and 99.86 % of our maximum), as the
-    /// int8 logits move in steps of 0.0946 and so do the score drops the map sums.
+    /// are near-ties between two distant 8x8 blocks that rank first and second in both maps, the
+    /// order swapped (the reference's winning block scores 98.9 % and 99.86 % of our maximum). The
+    /// scores are already the final FULLY_CONNECTED layer in float (no int8 logit rounding); also
+    /// taking the global mean in float, or scoring with the int8 logits, leaves it at 0.920 / 0.925.
     static let occlusionSubset = Array(stride(from: 0, to: 200, by: 8))
+    /// The reference's `occlusion.f32` maps scored on ``occlusionSubset`` (pointing, loc IoU ≥ 0.5),
+    /// as this test computes them when ../shared/refs is present (2026-12-07): 24 of 25 points
+    /// inside the box, no box at IoU ≥ 0.5.
+    static let referenceOnOcclusionSubset = (0.96, 0.0)
 
     @Test("occlusion (patch 16, stride 8, fill int8 0, as the reference) localizes at least as well as the reference maps on every 8th dev image")
     func occlusion() throws {
@@ -138,8 +149,9 @@ import Inference
                 theirs.add(Heatmap(width: 96, height: 96, values: Array(reference[(k * 9216)..<((k + 1) * 9216)])), box: boxes[k])
             }
         }
-        // Without ../shared/refs, compare with the README's whole-set numbers.
-        let floor = reference == nil ? (0.930, 0.075) : (theirs.pointingAccuracy, theirs.localizationAccuracy)
+        // Without ../shared/refs, the reference maps' scores on this subset, recorded from a run
+        // with them: the README's whole-set numbers would be the wrong floor for 25 images.
+        let floor = reference == nil ? Self.referenceOnOcclusionSubset : (theirs.pointingAccuracy, theirs.localizationAccuracy)
         print("shapes-a occlusion on \(Self.occlusionSubset.count) dev images: ours pointing \(ours.pointingAccuracy) loc \(ours.localizationAccuracy) mean IoU \(ours.averageIoU); reference \(floor)")
         #expect(ours.pointingAccuracy >= floor.0)
         #expect(ours.localizationAccuracy >= floor.1)

@@ -80,7 +80,9 @@ let package = Package(
         .testTarget(name: "LockingTests", dependencies: ["Locking"]),
         // Unix-socket control protocol (newline-delimited JSON): types, server, client, peer auth.
         .target(name: "Control", dependencies: ["Locking"], exclude: ["PROTOCOL.md"]),
-        .testTarget(name: "ControlTests", dependencies: ["Control", "Locking"]),
+        .testTarget(name: "ControlTests", dependencies: ["Control", "Locking", "SanitizerSupport"]),
+        // Test support: which sanitizer the tests run under and how their bounds scale with it.
+        .target(name: "SanitizerSupport", path: "Tests/Support/SanitizerSupport"),
         // videodev2.h constants and non-variadic libv4l2 wrappers for Swift.
         .target(name: "CV4L2", linkerSettings: [.linkedLibrary("v4l2")]),
         // Frame sources: V4L2 camera (mmap streaming, reconnects), JPEG-directory and MJPEG replay.
@@ -106,7 +108,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Control", "Store", "edgecamd", "EdgeCAMCLI", "Locking"]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Control", "Store", "edgecamd", "EdgeCAMCLI", "Locking", "SanitizerSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

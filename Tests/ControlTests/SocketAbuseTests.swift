@@ -1,4 +1,5 @@
 import Foundation
+import SanitizerSupport
 import Glibc
 import Locking
 import Synchronization

@@ -1,4 +1,5 @@
 import Foundation
+import SanitizerSupport
 import Testing
 @testable import Control
 

@@ -1,5 +1,6 @@
 import Control
 import Foundation
+import SanitizerSupport
 import Glibc
 import Store
 import Testing

@@ -1,6 +1,7 @@
 import Control
 import Dispatch
 import Foundation
+import SanitizerSupport
 import Glibc
 import Store
 import Testing

@@ -1,4 +1,5 @@
 import Foundation
+import SanitizerSupport
 import Glibc
 
 /// Runs the built `edgecamd` and `edgecam` executables (they sit beside the test bundle, as in

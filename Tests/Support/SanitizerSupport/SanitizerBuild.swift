@@ -18,23 +18,22 @@ import Foundation
 ///   no quarantine). Measured: +2–6 MiB where a normal build grows +0.1–0.2 MiB.
 /// - open descriptors: never relaxed; a descriptor leak is a leak under any build.
 ///
-/// Each test target that needs it has its own copy of this file (Tests/DaemonTests,
-/// Tests/ControlTests); keep them the same.
-struct SanitizerBuild: Sendable, CustomStringConvertible {
-    enum Kind: String, Sendable {
+/// A target of its own (test support, not shipped) so that ControlTests and DaemonTests share it.
+public struct SanitizerBuild: Sendable, CustomStringConvertible {
+    public enum Kind: String, Sendable {
         case none, address, thread
     }
 
-    let kind: Kind
+    public let kind: Kind
     /// ASan's quarantine limit in MiB (`quarantine_size_mb`), 0 without ASan.
-    let quarantineMiB: Int
+    public let quarantineMiB: Int
 
     /// The build the tests run in, from `EDGECAM_SANITIZER` (and `ASAN_OPTIONS`).
-    static let current = SanitizerBuild(environment: ProcessInfo.processInfo.environment)
+    public static let current = SanitizerBuild(environment: ProcessInfo.processInfo.environment)
 
     /// `EDGECAM_SANITIZER` = `address` or `thread`; unset, empty or `none` is a normal build.
     /// Any other value is treated as a normal build and printed, so a typo shows in the log.
-    init(environment: [String: String]) {
+    public init(environment: [String: String]) {
         let value = environment["EDGECAM_SANITIZER"] ?? ""
         kind = Kind(rawValue: value.isEmpty ? "none" : value) ?? .none
         if kind == .none, !value.isEmpty, value != "none" {
@@ -44,7 +43,7 @@ struct SanitizerBuild: Sendable, CustomStringConvertible {
     }
 
     /// The last `name=value` of a sanitizer option string (options are separated by ':', ' ' or ',').
-    static func option(_ name: String, in options: String) -> Int? {
+    public static func option(_ name: String, in options: String) -> Int? {
         options.split(whereSeparator: { ":, ".contains($0) })
             .compactMap { pair -> Int? in
                 let parts = pair.split(separator: "=", maxSplits: 1)
@@ -53,10 +52,10 @@ struct SanitizerBuild: Sendable, CustomStringConvertible {
             .last
     }
 
-    var isSanitized: Bool { kind != .none }
+    public var isSanitized: Bool { kind != .none }
 
     /// How many times longer code takes: 1, 3 (ASan) or 10 (TSan).
-    var timeFactor: Double {
+    public var timeFactor: Double {
         switch kind {
         case .none: 1
         case .address: 3
@@ -65,13 +64,13 @@ struct SanitizerBuild: Sendable, CustomStringConvertible {
     }
 
     /// A time bound (or a deadline) in seconds, scaled for this build.
-    func seconds(_ bound: Double) -> Double { bound * timeFactor }
+    public func seconds(_ bound: Double) -> Double { bound * timeFactor }
 
     /// A time bound as a `Duration`, scaled for this build.
-    func duration(_ bound: Duration) -> Duration { bound * timeFactor }
+    public func duration(_ bound: Duration) -> Duration { bound * timeFactor }
 
     /// A bound on resident-memory growth in KiB whose normal-build value is `bound`.
-    func residentGrowthKiB(_ bound: Int) -> Int {
+    public func residentGrowthKiB(_ bound: Int) -> Int {
         switch kind {
         case .none: bound
         case .address: bound * 2 + 2 * quarantineMiB * 1024 + 64 * 1024
@@ -79,7 +78,7 @@ struct SanitizerBuild: Sendable, CustomStringConvertible {
         }
     }
 
-    var description: String {
+    public var description: String {
         switch kind {
         case .none: "normal build"
         case .address: "ASan build (time ×3, RSS growth ×2 + \(2 * quarantineMiB + 64) MiB)"

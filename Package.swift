@@ -11,7 +11,18 @@ let simdFlags: [SwiftSetting] = []
 
 // The kernels are the hot path: they are compiled optimized even in debug builds, so that a
 // debug build (and the test suite, which runs whole models) takes seconds per inference, not minutes.
-let kernelSettings: [SwiftSetting] = simdFlags + [.unsafeFlags(["-O"], .when(configuration: .debug))]
+//
+// `-enable-single-module-llvm-emission`: SwiftPM compiles a module with `-num-threads`, which
+// splits its LLVM IR into one LLVM module per source file. A generic stdlib helper specialized
+// for the kernels (`loadUnaligned`, `lowHalf`, `storeBytes`, `min` on SIMD types) is emitted
+// only into the file that first uses it, so LLVM cannot inline it into a kernel in another
+// file: adding one kernel file whose name sorted earlier left 467 calls in the depthwise loop
+// and made it 6.3x slower. One LLVM module makes every such body visible to every kernel
+// (the module then generates code on one thread). scripts/check-kernel-calls guards it.
+let kernelSettings: [SwiftSetting] = simdFlags + [
+    .unsafeFlags(["-Xfrontend", "-enable-single-module-llvm-emission"]),
+    .unsafeFlags(["-O"], .when(configuration: .debug)),
+]
 
 // InferenceVNNI holds an AVX-512 VNNI build of the GEMM microkernel; Inference calls it only
 // when cpuid reports those instructions (CCPUFeatures), so the package still runs on any AVX2 CPU.

@@ -51,7 +51,7 @@ func fnv1a(_ bytes: [Int8]) -> UInt64 {
 enum ConformanceKind: CaseIterable {
     case conv1x1, conv1x1Stride2, conv3x3Stride2Same, conv3x3Stride1Same, conv5x5Dilated, depthwise3x3Stride1,
          depthwise3x3Stride2, depthwise5x5, depthwiseAligned, fullyConnected, requantizeExtremes, convExtremes,
-         depthwise5x5Stride2, depthwiseDeadChannels
+         depthwise5x5Stride2, depthwiseDeadChannels, convStem
 
     var name: StaticString {
         switch self {
@@ -69,6 +69,7 @@ enum ConformanceKind: CaseIterable {
         case .fullyConnected: "fully_connected"
         case .requantizeExtremes: "requant_extremes"
         case .convExtremes: "conv1x1_extremes"
+        case .convStem: "conv3x3_s2_stem"
         }
     }
 }
@@ -146,11 +147,14 @@ func convolutionCase(_ kind: ConformanceKind, _ random: inout SplitMix64) -> Con
     case .conv3x3Stride2Same: filterSize = 3; stride = 2
     case .conv3x3Stride1Same: filterSize = 3
     case .conv5x5Dilated: filterSize = 5; dilation = 2; same = false
+    case .convStem: filterSize = 3; stride = 2
     default: break
     }
     let minimumInput = (filterSize - 1) * dilation + 1
     let inputHeight = random.int(minimumInput...minimumInput + 9), inputWidth = random.int(minimumInput...minimumInput + 9)
-    let inputDepth = random.int(1...40), outputDepth = random.int(1...40), batches = random.int(1...2)
+    // A stem's 1-4 input channels take DirectStemConv2D instead of the GEMM.
+    let inputDepth = kind == .convStem ? random.int(1...4) : random.int(1...40)
+    let outputDepth = random.int(1...40), batches = random.int(1...2)
     let (outputHeight, outputWidth, paddingTop, paddingLeft): (Int, Int, Int, Int)
     if same {
         let vertical = samePadding(input: inputHeight, filter: filterSize, stride: stride, dilation: dilation)
@@ -369,7 +373,7 @@ public func conformanceRunCase(
     var random = SplitMix64(state: 0x4544_4745_4341_4D00 &+ UInt64(Int(index) / casesPerKind) << 16 &+ seed)
     let result: ConformanceResult
     switch kind {
-    case .conv1x1, .conv1x1Stride2, .conv3x3Stride2Same, .conv3x3Stride1Same, .conv5x5Dilated, .convExtremes:
+    case .conv1x1, .conv1x1Stride2, .conv3x3Stride2Same, .conv3x3Stride1Same, .conv5x5Dilated, .convExtremes, .convStem:
         result = convolutionCase(kind, &random)
     case .depthwise3x3Stride1, .depthwise3x3Stride2, .depthwise5x5, .depthwiseAligned, .depthwise5x5Stride2, .depthwiseDeadChannels:
         result = depthwiseCase(kind, &random)

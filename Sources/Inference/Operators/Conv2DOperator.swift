@@ -75,12 +75,17 @@ struct Conv2DOperator: PreparedOperator {
             inputOffset: -inputQuantization.zeroPoint, outputOffset: outputQuantization.zeroPoint,
             outputMultipliers: multipliers, activation: activation)
         self.fast = kernels == .fast
-            ? FastConv2D(parameters, filter: self.filter, bias: self.bias, allowsAVX512VNNI: !Self.avx512Disabled) : nil
+            ? FastConv2D(parameters, filter: self.filter, bias: self.bias, allowsAVX512VNNI: !Self.avx512Disabled,
+                         allowsDirect: !Self.directStemDisabled) : nil
     }
 
     /// `EDGECAM_NO_AVX512=1` in the environment keeps the AVX2 GEMM microkernel on a CPU with
     /// AVX-512 VNNI: for comparing the two (`edgecam bench`) and for ruling one out when debugging.
     static let avx512Disabled: Bool = getenv("EDGECAM_NO_AVX512").map { String(cString: $0) == "1" } ?? false
+
+    /// `EDGECAM_NO_DIRECT_STEM=1` in the environment runs convolutions of few input channels
+    /// (``DirectStemConv2D``) through the im2col GEMM instead: for timing the two (`edgecam bench`).
+    static let directStemDisabled: Bool = getenv("EDGECAM_NO_DIRECT_STEM").map { String(cString: $0) == "1" } ?? false
 
     func run(_ tensors: TensorPointers) { run(tensors, pool: nil) }
 

@@ -1,16 +1,21 @@
 /// CONV_2D (groups = 1) as one ``QuantizedGemm``: M = output pixels, K = filter window x
 /// input depth, N = output channels. 1x1 stride-1 convolutions read input pixels as GEMM
 /// rows directly; other shapes gather each output pixel's window (im2col, padded with the
-/// input zero point) into the task's scratch rows. Matches `ReferenceKernels.conv2D`.
+/// input zero point) into the task's scratch rows. Convolutions of at most
+/// ``DirectStemConv2D/maximumInputDepth`` input channels (a network's stem) skip the GEMM
+/// and run ``DirectStemConv2D``. Matches `ReferenceKernels.conv2D`.
 struct FastConv2D: Sendable {
     let gemm: QuantizedGemm
+    /// The direct kernel that runs instead of the GEMM, for few input channels.
+    let direct: DirectStemConv2D?
     let window: ConvolutionWindow
     let pointwise: Bool
     let rowCount: Int
 
     /// Nil when the fast path does not cover `p` (grouped convolutions, shifts out of range).
-    /// `allowsAVX512VNNI: false` keeps the AVX2 microkernel on a VNNI machine (for tests).
-    init?(_ p: Conv2DParameters, filter: [Int8], bias: [Int32]?, allowsAVX512VNNI: Bool = true) {
+    /// `allowsAVX512VNNI: false` keeps the AVX2 microkernel on a VNNI machine, `allowsDirect:
+    /// false` the GEMM for few input channels (for tests of each).
+    init?(_ p: Conv2DParameters, filter: [Int8], bias: [Int32]?, allowsAVX512VNNI: Bool = true, allowsDirect: Bool = true) {
         guard p.filterInputDepth == p.inputDepth,
               ChannelRequantization.covers(p.outputMultipliers)
         else { return nil }
@@ -27,9 +32,15 @@ struct FastConv2D: Sendable {
         pointwise = p.filterHeight == 1 && p.filterWidth == 1 && p.strideHeight == 1 && p.strideWidth == 1
             && p.paddingTop == 0 && p.paddingLeft == 0 && p.outputHeight == p.inputHeight && p.outputWidth == p.inputWidth
         rowCount = p.batches * p.outputHeight * p.outputWidth
+        direct = allowsDirect && !pointwise
+            ? DirectStemConv2D(p, filter: filter, bias: bias) : nil
     }
 
     func run(input: UnsafePointer<Int8>, output: UnsafeMutablePointer<Int8>, pool: WorkerPool?) {
+        if let direct {
+            direct.run(input: input, output: output, pool: pool)
+            return
+        }
         let rows: GemmRows = pointwise ? .contiguous(input, stride: window.inputDepth) : .window(input, window)
         gemm.run(rows, rowCount: rowCount, output: output, pool: pool)
     }

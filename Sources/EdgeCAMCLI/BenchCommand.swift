@@ -105,7 +105,7 @@ struct BenchCommand: ParsableCommand {
         }
         let opMedians = opTimes.map { LatencyStatistics(milliseconds: $0)?.median ?? 0 }
         let opTotal = opMedians.reduce(0, +)
-        let ops = interpreter.operators.enumerated().map { step, prepared in
+        var ops = interpreter.operators.enumerated().map { step, prepared in
             let info = prepared.info
             return BenchReport.Operator(
                 step: step, index: info.index, type: info.name,
@@ -114,13 +114,20 @@ struct BenchCommand: ParsableCommand {
                 share: opTotal > 0 ? opMedians[step] / opTotal : 0)
         }
 
+        // The ceiling the per-op throughputs are compared with (fast kernels only).
+        let peak = kernels == .fast ? try Self.measurePeak() : nil
+        if let peak {
+            let ceiling = peak.gmacsPerS * Double(interpreter.pool.threadCount)
+            for i in ops.indices where ops[i].macs > 0 { ops[i].ofPeak = ops[i].gmacsPerS / ceiling }
+        }
+
         let macs = interpreter.multiplyAccumulates
         var report = BenchReport(
             model: self.model, threads: interpreter.pool.threadCount, kernels: kernels.rawValue, runs: runs, warmup: warmup,
             input: input ?? "random bytes, seed 0x\(String(Self.inputSeed, radix: 16, uppercase: true))",
             medianMs: latency.median, p90Ms: latency.p90, minMs: latency.min, meanMs: latency.mean,
             macs: macs, gmacsPerS: latency.median > 0 ? Double(macs) / (latency.median * 1e6) : 0,
-            profileRounds: rounds, ops: ops)
+            profileRounds: rounds, ops: ops, peak: peak)
 
         if let explain, let method = ExplanationMethod(rawValue: explain) {
             report.explanation = try benchExplanation(method, model: model, options: options, input: inputs[0],
@@ -161,6 +168,17 @@ struct BenchCommand: ParsableCommand {
                                              forwardMedianMs: LatencyStatistics(milliseconds: forwardTimes)?.median ?? 0,
                                              explainTotalMedianMs: LatencyStatistics(milliseconds: explainTimes)?.median ?? 0,
                                              explainMedianMs: LatencyStatistics(milliseconds: added)?.median ?? 0)
+    }
+
+    /// Times the GEMM microkernel (``MicrokernelPeak``) and checks that the timed loop computed
+    /// the tiles the scalar formula gives.
+    static func measurePeak() throws -> BenchReport.Peak {
+        let peak = MicrokernelPeak.measure()
+        guard peak.checksum == MicrokernelPeak.expectedChecksum(tiles: peak.tiles) else {
+            throw CLIError("the \(peak.microkernel) GEMM microkernel computed wrong tiles while timing its peak; "
+                           + "the fast kernels are not trustworthy on this machine (run with --kernels reference)")
+        }
+        return BenchReport.Peak(microkernel: peak.microkernel, gmacsPerS: peak.gigaMACsPerSecond)
     }
 
     /// Uniform random bytes (int8/uint8/int32), or floats uniform in [-1, 1) for float32.

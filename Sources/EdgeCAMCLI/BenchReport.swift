@@ -14,9 +14,24 @@ struct BenchReport: Encodable {
         var ms: Double
         /// `ms` over the sum of all operators' `ms`.
         var share: Double
+        /// This operator's multiply-accumulates per second over the microkernel peak of all
+        /// threads (`peak.gmacsPerS * threads`); nil for operators without MACs or without a peak.
+        var ofPeak: Double?
+
+        var gmacsPerS: Double { ms > 0 ? Double(macs) / (ms * 1e6) : 0 }
 
         private enum CodingKeys: String, CodingKey {
-            case step, index, type, outputShape = "output_shape", macs, ms, share
+            case step, index, type, outputShape = "output_shape", macs, ms, share, ofPeak = "of_peak"
+        }
+    }
+
+    /// The GEMM microkernel's throughput on one thread with L1-resident operands (``MicrokernelPeak``).
+    struct Peak: Encodable {
+        var microkernel: String
+        var gmacsPerS: Double
+
+        private enum CodingKeys: String, CodingKey {
+            case microkernel, gmacsPerS = "gmacs_per_s"
         }
     }
 
@@ -44,11 +59,12 @@ struct BenchReport: Encodable {
     var gmacsPerS: Double
     var profileRounds: Int
     var ops: [Operator]
+    var peak: Peak?
     var explanation: ExplanationTiming?
 
     private enum CodingKeys: String, CodingKey {
         case model, threads, kernels, runs, warmup, input, medianMs = "median_ms", p90Ms = "p90_ms", minMs = "min_ms"
-        case meanMs = "mean_ms", macs, gmacsPerS = "gmacs_per_s", profileRounds = "profile_rounds", ops
+        case meanMs = "mean_ms", macs, gmacsPerS = "gmacs_per_s", profileRounds = "profile_rounds", ops, peak
         case explainMethod = "explain_method", forwardMedianMs = "forward_median_ms"
         case explainMedianMs = "explain_median_ms", explainTotalMedianMs = "explain_total_median_ms"
     }
@@ -70,6 +86,7 @@ struct BenchReport: Encodable {
         try c.encode(gmacsPerS, forKey: .gmacsPerS)
         try c.encode(profileRounds, forKey: .profileRounds)
         try c.encode(ops, forKey: .ops)
+        try c.encodeIfPresent(peak, forKey: .peak)
         if let explanation {
             try c.encode(explanation.method, forKey: .explainMethod)
             try c.encode(explanation.forwardMedianMs, forKey: .forwardMedianMs)
@@ -89,15 +106,21 @@ struct BenchReport: Encodable {
             lines.append("explain \(explanation.method): adds \(ms(explanation.explainMedianMs)) ms to a \(ms(explanation.forwardMedianMs)) ms forward pass "
                          + "(\(String(format: "%.1f", explanation.forwardMedianMs > 0 ? 100 * explanation.explainMedianMs / explanation.forwardMedianMs : 0)) %; whole call \(ms(explanation.explainTotalMedianMs)) ms)")
         }
+        if let peak {
+            lines.append("GEMM microkernel peak (\(peak.microkernel), operands in L1): \(String(format: "%.2f", peak.gmacsPerS)) GMAC/s per thread; "
+                         + "%peak = an operator's GMAC/s over \(threads) x that")
+        }
         lines.append("per operator (each alone, median of \(profileRounds) rounds):")
-        lines.append("  step   op  type               output shape        MACs         ms   share")
+        lines.append("  step   op  type               output shape        MACs         ms   share  GMAC/s  %peak")
         for op in ops {
             let shape = "[" + op.outputShape.map(String.init).joined(separator: ",") + "]"
             lines.append("  " + String(op.step).leftPadded(to: 4) + " " + String(op.index).leftPadded(to: 4) + "  "
                          + op.type.padding(toLength: 18, withPad: " ", startingAt: 0) + " "
                          + shape.padding(toLength: 16, withPad: " ", startingAt: 0) + " "
                          + String(op.macs).leftPadded(to: 11) + " " + ms(op.ms).leftPadded(to: 10) + " "
-                         + String(format: "%6.1f%%", 100 * op.share))
+                         + String(format: "%6.1f%%", 100 * op.share)
+                         + (op.macs > 0 ? String(format: " %7.2f", op.gmacsPerS) : "")
+                         + (op.ofPeak.map { String(format: " %5.1f%%", 100 * $0) } ?? ""))
         }
         return lines.joined(separator: "\n")
     }

@@ -26,6 +26,27 @@ import Testing
         #expect(ops.allSatisfy { ($0["ms"] as? Double ?? -1) >= 0 && ($0["output_shape"] as? [Int]) != nil })
         #expect(ops.last?["output_shape"] as? [Int] == [1, 5])
         #expect(report["forward_median_ms"] == nil)
+        // The microkernel ceiling, and each op with MACs measured against it (1 thread).
+        let peak = try #require(report["peak"] as? [String: Any])
+        let peakGMACs = try #require(peak["gmacs_per_s"] as? Double)
+        #expect(peakGMACs > 0)
+        #expect(["avx2", "avx512-vnni", "neon"].contains(peak["microkernel"] as? String ?? ""))
+        for op in ops {
+            let opMACs = op["macs"] as? Int ?? 0, ms = op["ms"] as? Double ?? 0
+            guard opMACs > 0, ms > 0 else { continue }
+            let ofPeak = try #require(op["of_peak"] as? Double, "op \(op["step"] ?? "?") has MACs but no of_peak")
+            #expect(abs(ofPeak - Double(opMACs) / (ms * 1e6) / peakGMACs) <= 1e-9 * ofPeak)
+        }
+    }
+
+    @Test func referenceKernelsReportNoMicrokernelPeak() throws {
+        let result = try EdgeCAMCommand.run(["bench", CLIFixtures.shapesModel, "--runs", "1", "--warmup", "0",
+                                             "--kernels", "reference", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect(report["peak"] == nil)
+        let ops = try #require(report["ops"] as? [[String: Any]])
+        #expect(ops.allSatisfy { $0["of_peak"] == nil })
     }
 
     @Test func explainTimingSitsNextToTheForwardPass() throws {
@@ -45,6 +66,7 @@ import Testing
         #expect(result.stdout.contains("latency: median"))
         #expect(result.stdout.contains("reference kernels"))
         #expect(result.stdout.contains("FULLY_CONNECTED"))
+        #expect(!result.stdout.contains("microkernel peak"))
     }
 
     @Test func anUnknownExplanationMethodIsAUsageError() throws {

@@ -39,4 +39,13 @@ public protocol FrameSource: AnyObject, Sendable {
     var counters: CaptureCounters { get }
     /// Ends the source: later and pending `nextFrame` calls return `.endOfStream`. Idempotent.
     func stop()
+    /// Whether a frame is made when asked for (a replay without pacing) rather than arriving
+    /// in real time (a camera, a paced replay). A consumer should ask such a source for a frame
+    /// only when it can use it: reading ahead only makes frames to drop, on a busy CPU.
+    var deliversOnDemand: Bool { get }
+}
+
+extension FrameSource {
+    /// Real-time sources (cameras) are the default.
+    public var deliversOnDemand: Bool { false }
 }

@@ -66,6 +66,13 @@ struct ReplaySourceTests {
         #expect(Double(MonotonicClock.now() - start) / 1e9 < 2)
     }
 
+    @Test func onlyUnpacedReplayDeliversOnDemand() throws {
+        #expect(try MJPEGFileSource(path: Fixtures.clip).deliversOnDemand)
+        #expect(try !MJPEGFileSource(path: Fixtures.clip, pacing: .framesPerSecond(30)).deliversOnDemand)
+        #expect(try JPEGDirectorySource(directory: Fixtures.clipFramesDirectory).deliversOnDemand)
+        #expect(try !JPEGDirectorySource(directory: Fixtures.clipFramesDirectory, pacing: .framesPerSecond(30)).deliversOnDemand)
+    }
+
     @Test func bundledSampleClipHoldsWholeVGAFrames() throws {
         let source = try MJPEGFileSource(path: Fixtures.root + "/demo/sample.mjpeg")
         #expect(source.frameCount == 48 && source.brokenFramesInFile == 0)

@@ -140,6 +140,26 @@ struct EndToEndTests {
         try store.close()
     }
 
+    @Test func unpacedReplayRunsEveryFrameWithoutDrops() throws {
+        // --fps 0: the clip's 48 frames as fast as the model takes them. The capture thread asks
+        // for a frame only once the inference thread took the last one, so none is dropped (and
+        // capture does not spin through the clip ahead of the model).
+        let daemon = try DaemonProcess(arguments: Self.modelArguments + ["--source", "mjpeg:demo/sample.mjpeg", "--fps", "0"])
+        let deadline = Date().addingTimeInterval(SanitizerBuild.current.seconds(120))
+        var frames: JSONValue?
+        func count(_ key: String) -> Int { frames?[key]?.intValue ?? 0 }
+        repeat {
+            Thread.sleep(forTimeInterval: 0.2)
+            let status = try daemon.cli(["status", "--json"])
+            try #require(status.status == 0, "\(status.stderr)")
+            frames = try JSONLineDecoding.decode(status.stdout)["frames"]
+        } while count("processed") + count("errors") + count("dropped") + count("paused") < 48 && Date() < deadline
+        #expect(count("in") == 48, "\(frames?.jsonText ?? "no status")")
+        #expect(count("dropped") == 0, "\(frames?.jsonText ?? "no status")")
+        #expect(count("processed") == 48, "\(frames?.jsonText ?? "no status")")
+        #expect(daemon.terminate() == 0, "\(daemon.standardError)")
+    }
+
     @Test func cliExplainsWhenTheDaemonIsNotRunning() throws {
         let result = try DaemonProcess.cli(["status", "--socket", "/tmp/edgecam-no-such-\(getpid()).sock"])
         #expect(result.status == 69)

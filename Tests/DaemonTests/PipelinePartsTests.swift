@@ -1,4 +1,6 @@
 import Capture
+import Foundation
+import Locking
 import Testing
 @testable import Daemon
 
@@ -53,6 +55,26 @@ struct PipelinePartsTests {
         slot.close()
         #expect(slot.take(timeout: .milliseconds(10))?.sequence == 4)
         #expect(slot.take(timeout: .milliseconds(10)) == nil)
+    }
+
+    @Test func frameSlotHoldsAnOnDemandProducerUntilTheFrameIsTaken() {
+        let slot = FrameSlot()
+        #expect(slot.waitUntilEmpty())
+        slot.put(Frame(bytes: [], pixelFormat: .mjpeg, width: 1, height: 1, bytesPerLine: 0, sequence: 1, timestampNanoseconds: 1))
+        let returned = DispatchSemaphore(value: 0)
+        let result = PThreadMutex<Bool?>(nil)
+        Thread {
+            let empty = slot.waitUntilEmpty()
+            result.withLock { $0 = empty }
+            returned.signal()
+        }.start()
+        // A slow machine can only make the producer return later, never before the take.
+        #expect(returned.wait(timeout: .now() + .milliseconds(100)) == .timedOut)
+        #expect(slot.take(timeout: .milliseconds(10))?.sequence == 1)
+        #expect(returned.wait(timeout: .now() + .seconds(10)) == .success)
+        #expect(result.withLock { $0 } == true)
+        slot.close()
+        #expect(!slot.waitUntilEmpty())
     }
 
     @Test func heatmapBoxesMapBackThroughCropAndDCTScaling() {

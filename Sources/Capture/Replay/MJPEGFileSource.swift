@@ -37,6 +37,9 @@ public final class MJPEGFileSource: FrameSource {
 
     public var counters: CaptureCounters { player.counters }
 
+    /// True without pacing: frames are read when asked for.
+    public var deliversOnDemand: Bool { player.deliversOnDemand }
+
     /// Ends the replay. A call blocked in pacing returns within one frame period.
     public func stop() { player.stop() }
 }

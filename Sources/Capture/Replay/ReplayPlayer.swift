@@ -14,6 +14,8 @@ final class ReplayPlayer<Frames: ReplayFrames>: Sendable {
     private let frames: Frames
     private let end: ReplayEnd
     private let state: PThreadMutex<State>
+    /// Unpaced: every call returns the next frame at once (``FrameSource/deliversOnDemand``).
+    let deliversOnDemand: Bool
 
     private struct State {
         var index = 0
@@ -29,6 +31,7 @@ final class ReplayPlayer<Frames: ReplayFrames>: Sendable {
         self.frames = frames
         self.end = end
         self.state = PThreadMutex(State(schedule: ReplaySchedule(pacing: pacing)))
+        deliversOnDemand = pacing == .asFastAsPossible
     }
 
     var counters: CaptureCounters { state.withLock { $0.counters } }

@@ -112,7 +112,15 @@ final class Pipeline: Sendable {
     // MARK: Capture thread
 
     private func runCapture() {
+        let onDemand = source.deliversOnDemand
         while true {
+            if onDemand {
+                // An unpaced replay makes a frame whenever asked: ask only once the inference
+                // thread has taken the last one, and not while paused; else this thread spins
+                // making frames that are dropped unseen.
+                guard slot.waitUntilEmpty() else { return }
+                while state.withLock({ $0.paused && !$0.stopped }) { Thread.sleep(forTimeInterval: 0.05) }
+            }
             let result: FrameReadResult
             do {
                 result = try source.nextFrame(timeout: .milliseconds(500))

@@ -6,6 +6,7 @@ import Testing
 /// when cpuid reports it), against `ReferenceKernels.conv2D` on random convolutions: the
 /// VNNI tiles two column blocks at a time, so output depths cover odd block counts, a
 /// partial last block, and more than one chunk of ``QuantizedGemm/vnniChunkBlocks`` blocks.
+/// On AVX2 a last block of at most 8 columns takes the 4x8 tile (``gemm4x8Int16Pairs``).
 @Suite struct GemmMicrokernelTests {
     @Test("cpuid detection agrees with the kernel's CPU flags in /proc/cpuinfo")
     func vnniDetectionMatchesCPUInfo() throws {
@@ -23,6 +24,7 @@ import Testing
     func microkernelsMatchReference(allowsVNNI: Bool) throws {
         var random = SplitMix64(seed: 0x6E33_0000 + (allowsVNNI ? 1 : 0))
         let pool = WorkerPool(threadCount: 2)
+        var narrowTailTrials = 0
         for trial in 0..<60 {
             let pointwise = trial % 2 == 0
             let filterSize = pointwise ? 1 : 3
@@ -34,6 +36,8 @@ import Testing
             let inputDepth = [1, 3, 16, 24, 27, 40].randomElement(using: &random)!
             // 1...17 blocks of 16: odd and even counts, partial last blocks, two VNNI chunks.
             let outputDepth = Int.random(in: 1...272, using: &random)
+            // 4-row tiles whose last block has 1...8 columns: the 4x8 tile's cases.
+            if (1...8).contains(outputDepth % 16), outputHeight * outputWidth >= 4 { narrowTailTrials += 1 }
             let p = Conv2DParameters(
                 batches: 1, inputHeight: inputHeight, inputWidth: inputWidth, inputDepth: inputDepth,
                 filterHeight: filterSize, filterWidth: filterSize, filterInputDepth: inputDepth,
@@ -61,5 +65,6 @@ import Testing
             }
             #expect(actual == expected, "trial \(trial): \(p)")
         }
+        #expect(narrowTailTrials >= 15, "only \(narrowTailTrials) trials had a last block of at most 8 columns")
     }
 }

@@ -6,6 +6,15 @@ struct GemmTile4x16 {
     var row3: SIMD16<Int32>
 }
 
+/// The int32 accumulators of one 4-row x 8-column tile: the first 8 columns of a panel,
+/// for a last column block of at most 8 columns.
+struct GemmTile4x8 {
+    var row0: SIMD8<Int32>
+    var row1: SIMD8<Int32>
+    var row2: SIMD8<Int32>
+    var row3: SIMD8<Int32>
+}
+
 /// Bytes of one k-pair of a packed 16-column panel: 32 int16 weights.
 let gemmPanelPairBytes = 64
 
@@ -51,11 +60,39 @@ func gemm1x16Int16Pairs(row: UnsafePointer<Int32>, kPairs: Int, panel: UnsafeRaw
     return acc
 }
 
+/// ``gemm4x16Int16Pairs(rows:rowStride:kPairs:panel:bias:)`` for the first 8 columns of the
+/// panel only: a last block of at most 8 columns then costs half the multiplies.
+@inline(__always)
+func gemm4x8Int16Pairs(
+    rows: UnsafePointer<Int32>, rowStride: Int, kPairs: Int, panel: UnsafeRawPointer, bias: SIMD8<Int32>
+) -> GemmTile4x8 {
+    var tile = GemmTile4x8(row0: bias, row1: bias, row2: bias, row3: bias)
+    var weights = panel
+    let row1 = rows + rowStride, row2 = row1 + rowStride, row3 = row2 + rowStride
+    for pair in 0..<kPairs {
+        let w0 = widenedToInt32(weights.loadUnaligned(as: SIMD8<Int16>.self))
+        let w1 = widenedToInt32(weights.loadUnaligned(fromByteOffset: 32, as: SIMD8<Int16>.self))
+        tile.row0 &+= multiplyPair(rows[pair], w0, w1)
+        tile.row1 &+= multiplyPair(row1[pair], w0, w1)
+        tile.row2 &+= multiplyPair(row2[pair], w0, w1)
+        tile.row3 &+= multiplyPair(row3[pair], w0, w1)
+        weights += gemmPanelPairBytes
+    }
+    return tile
+}
+
 /// `x0 * w0 + x1 * w1` for the two int16 inputs packed in `pair` (two `smlal` by element).
 @inline(__always)
 private func multiplyPair(_ pair: Int32, _ w0: SIMD16<Int32>, _ w1: SIMD16<Int32>) -> SIMD16<Int32> {
     let x0 = Int32(Int16(truncatingIfNeeded: pair)), x1 = pair >> 16
     return w0 &* SIMD16<Int32>(repeating: x0) &+ w1 &* SIMD16<Int32>(repeating: x1)
+}
+
+/// ``multiplyPair(_:_:_:)`` for 8 columns.
+@inline(__always)
+private func multiplyPair(_ pair: Int32, _ w0: SIMD8<Int32>, _ w1: SIMD8<Int32>) -> SIMD8<Int32> {
+    let x0 = Int32(Int16(truncatingIfNeeded: pair)), x1 = pair >> 16
+    return w0 &* SIMD8<Int32>(repeating: x0) &+ w1 &* SIMD8<Int32>(repeating: x1)
 }
 
 /// Writes one k-pair of a panel: arm64 layout, the 16 weights of `k` then the 16 of `k + 1`.
@@ -110,10 +147,38 @@ func gemm1x16Int16Pairs(row: UnsafePointer<Int32>, kPairs: Int, panel: UnsafeRaw
     return even &+ odd
 }
 
+/// ``gemm4x16Int16Pairs(rows:rowStride:kPairs:panel:bias:)`` for the first 8 columns of the
+/// panel only (the first 32 bytes of each k-pair): a last block of at most 8 columns then
+/// costs 4 `vpmaddwd` per k-pair instead of 8.
+@inline(__always)
+func gemm4x8Int16Pairs(
+    rows: UnsafePointer<Int32>, rowStride: Int, kPairs: Int, panel: UnsafeRawPointer, bias: SIMD8<Int32>
+) -> GemmTile4x8 {
+    var tile = GemmTile4x8(row0: bias, row1: bias, row2: bias, row3: bias)
+    var weights = panel
+    let row1 = rows + rowStride, row2 = row1 + rowStride, row3 = row2 + rowStride
+    for pair in 0..<kPairs {
+        let w = weights.loadUnaligned(as: SIMD16<Int16>.self)
+        tile.row0 &+= multiplyPair(rows[pair], w)
+        tile.row1 &+= multiplyPair(row1[pair], w)
+        tile.row2 &+= multiplyPair(row2[pair], w)
+        tile.row3 &+= multiplyPair(row3[pair], w)
+        weights += gemmPanelPairBytes
+    }
+    return tile
+}
+
 /// Pairwise dot products of the broadcast input pair with 16 weight pairs (one `vpmaddwd` per 8).
 @inline(__always)
 private func multiplyPair(_ pair: Int32, _ w: SIMD32<Int16>) -> SIMD16<Int32> {
     let x = widenedToInt32(unsafeBitCast(SIMD16<Int32>(repeating: pair), to: SIMD32<Int16>.self))
+    return pairwiseSums(x &* widenedToInt32(w))
+}
+
+/// ``multiplyPair(_:_:)`` for 8 weight pairs: one `vpmaddwd`.
+@inline(__always)
+private func multiplyPair(_ pair: Int32, _ w: SIMD16<Int16>) -> SIMD8<Int32> {
+    let x = widenedToInt32(unsafeBitCast(SIMD8<Int32>(repeating: pair), to: SIMD16<Int16>.self))
     return pairwiseSums(x &* widenedToInt32(w))
 }
 

@@ -145,12 +145,31 @@ final class QuantizedGemm: ParallelJob, @unchecked Sendable {
     private func multiplyTile(_ packed: UnsafePointer<Int32>, blocks: Range<Int>, output: UnsafeMutablePointer<Int8>) {
         let kPairs = weights.kPairs
         for block in blocks {
+            if weights.outputs - block * 16 <= 8 {
+                multiplyNarrowTile(packed, block: block, output: output)
+                continue
+            }
             var acc = gemm4x16Int16Pairs(rows: packed, rowStride: rowWords, kPairs: kPairs,
                                          panel: weights.panel(block), bias: weights.bias(block))
             withUnsafeMutablePointer(to: &acc) { tile in
                 tile.withMemoryRebound(to: SIMD16<Int32>.self, capacity: 4) { rows in
                     storeTile(rows, block: block, output: output)
                 }
+            }
+        }
+    }
+
+    /// The last column block when it has at most 8 columns (e.g. 24 or 40 output channels):
+    /// a 4x8 tile, half the multiplies of the 4x16 one, stored by ``storePartialTile(_:column:output:)``.
+    @inline(never)
+    private func multiplyNarrowTile(_ packed: UnsafePointer<Int32>, block: Int, output: UnsafeMutablePointer<Int8>) {
+        let tile = gemm4x8Int16Pairs(rows: packed, rowStride: rowWords, kPairs: weights.kPairs,
+                                     panel: weights.panel(block), bias: weights.bias(block).lowHalf)
+        var rows = (SIMD16<Int32>(lowHalf: tile.row0, highHalf: .zero), SIMD16<Int32>(lowHalf: tile.row1, highHalf: .zero),
+                    SIMD16<Int32>(lowHalf: tile.row2, highHalf: .zero), SIMD16<Int32>(lowHalf: tile.row3, highHalf: .zero))
+        withUnsafeMutablePointer(to: &rows) { rows in
+            rows.withMemoryRebound(to: SIMD16<Int32>.self, capacity: 4) { rows in
+                storePartialTile(rows, column: block * 16, output: output)
             }
         }
     }

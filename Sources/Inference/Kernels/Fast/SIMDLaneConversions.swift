@@ -25,6 +25,11 @@ func widenedToInt32(_ v: SIMD16<Int16>) -> SIMD16<Int32> {
         Int32(v[0]), Int32(v[1]), Int32(v[2]), Int32(v[3]), Int32(v[4]), Int32(v[5]), Int32(v[6]), Int32(v[7]),
         Int32(v[8]), Int32(v[9]), Int32(v[10]), Int32(v[11]), Int32(v[12]), Int32(v[13]), Int32(v[14]), Int32(v[15]))
 }
+/// Sign-extends 8 int16 lanes to int32.
+@inline(__always)
+func widenedToInt32(_ v: SIMD8<Int16>) -> SIMD8<Int32> {
+    SIMD8<Int32>(Int32(v[0]), Int32(v[1]), Int32(v[2]), Int32(v[3]), Int32(v[4]), Int32(v[5]), Int32(v[6]), Int32(v[7]))
+}
 /// Sign-extends 32 int16 lanes to int32.
 @inline(__always)
 func widenedToInt32(_ v: SIMD32<Int16>) -> SIMD32<Int32> {
@@ -94,4 +99,11 @@ func pairwiseSums(_ v: SIMD32<Int32>) -> SIMD16<Int32> {
         v[8] &+ v[9], v[10] &+ v[11], v[12] &+ v[13], v[14] &+ v[15],
         v[16] &+ v[17], v[18] &+ v[19], v[20] &+ v[21], v[22] &+ v[23],
         v[24] &+ v[25], v[26] &+ v[27], v[28] &+ v[29], v[30] &+ v[31])
+}
+
+/// ``pairwiseSums(_:)`` of 16 lanes: one `vpmaddwd` on sign-extended int16 products.
+@inline(__always)
+func pairwiseSums(_ v: SIMD16<Int32>) -> SIMD8<Int32> {
+    SIMD8<Int32>(v[0] &+ v[1], v[2] &+ v[3], v[4] &+ v[5], v[6] &+ v[7],
+                 v[8] &+ v[9], v[10] &+ v[11], v[12] &+ v[13], v[14] &+ v[15])
 }

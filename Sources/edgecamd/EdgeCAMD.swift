@@ -31,7 +31,7 @@ struct EdgeCAMD: ParsableCommand {
     @Option(help: "Frame source: v4l2:/dev/videoN, jpeg-dir:PATH or mjpeg:PATH (source.uri).")
     var source: String?
 
-    @Option(help: "Camera frame rate, or replay pacing (0 = as fast as possible) (source.fps).")
+    @Option(help: "Camera frame rate, or replay pacing (0 = as fast as the model takes frames) (source.fps).")
     var fps: Double?
 
     @Flag(help: "Replay sources start again at the end (source.loop).")

@@ -33,7 +33,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
     /// `[source]`: where frames come from.
     public struct SourceSettings: Sendable, Equatable {
         public var uri = SourceSpecification.camera(device: "/dev/video0")
-        /// Camera: requested rate. Replay: pacing; 0 = as fast as possible.
+        /// Camera: requested rate. Replay: pacing; 0 = as fast as the model takes frames.
         public var fps = 0.0
         /// Replay: start again at the end.
         public var loop = false

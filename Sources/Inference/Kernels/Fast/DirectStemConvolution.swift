@@ -21,7 +21,8 @@
 /// **Layout.** Output channels in blocks of 16 (the last block of a count that is not a
 /// multiple of 16 starts at `outputDepth - 16`, overlapping the one before, so that stores
 /// stay inside the tensor; fewer than 16 channels are stored lane by lane). Weights are
-/// packed at load per block and pair, in the layout of ``stemPairProducts(_:_:)``.
+/// packed at load per block and pair in the GEMM panels' layout
+/// (``storePanelPair(_:column:first:second:)``), which ``stemPairProducts(_:_:)`` reads.
 /// A row's int32 accumulators land in scratch, block after block, and are requantized by
 /// ``ChannelRequantization`` a block at a time. Not by ``BoundedAccumulatorRequantization``
 /// (which the depthwise kernel uses): measured here, LLVM turned its lane-wise double
@@ -136,7 +137,7 @@ final class DirectStemConv2D: ParallelJob, @unchecked Sendable {
 
         let blocks = (p.outputDepth + 15) / 16
         self.blocks = blocks
-        weights = AlignedStorage(byteCount: blocks * pairs * stemPairBytes)
+        weights = AlignedStorage(byteCount: blocks * pairs * gemmPanelPairBytes)
         foldedBias = AlignedStorage(byteCount: blocks * 64)
         var blockMultipliers: [QuantizedMultiplier] = []
         blockMultipliers.reserveCapacity(blocks * 16)
@@ -155,7 +156,7 @@ final class DirectStemConv2D: ParallelJob, @unchecked Sendable {
                     let first = filter[filterStart + pair.first]
                     let second: Int8 = pair.second >= 0 ? filter[filterStart + pair.second] : 0
                     weightSum = weightSum &+ Int32(first) &+ Int32(second)
-                    storeStemPair(packed + (block * pairs + i) * (stemPairBytes / 2), lane: lane,
+                    storePanelPair(packed + (block * pairs + i) * (gemmPanelPairBytes / 2), column: lane,
                                   first: Int16(first), second: Int16(second))
                 }
                 let channelBias = bias?[output] ?? 0
@@ -231,25 +232,9 @@ final class DirectStemConv2D: ParallelJob, @unchecked Sendable {
         let firstInside = min(paddingLeft, paddedColumns)
         let inside = max(0, min(inputWidth, paddedColumns - paddingLeft))
         destination.update(repeating: zeroPoint, count: firstInside * inputDepth)
-        widenValues(source, count: inside * inputDepth, into: destination + firstInside * inputDepth)
+        widenRow(source, count: inside * inputDepth, into: destination + firstInside * inputDepth)
         let after = (firstInside + inside) * inputDepth
         (destination + after).update(repeating: zeroPoint, count: paddedColumns * inputDepth - after)
-    }
-
-    /// Sign-extends `count` int8 values to int16: 16 at a time, then one at a time (reads
-    /// and writes stay within `count`: the input row may end the tensor).
-    @inline(always)
-    private func widenValues(_ source: UnsafePointer<Int8>, count: Int, into destination: UnsafeMutablePointer<Int16>) {
-        var i = 0
-        while i + 16 <= count {
-            let v = UnsafeRawPointer(source + i).loadUnaligned(as: SIMD16<Int8>.self)
-            UnsafeMutableRawPointer(destination + i).storeBytes(of: widenedToInt16(v), as: SIMD16<Int16>.self)
-            i += 16
-        }
-        while i < count {
-            destination[i] = Int16(source[i])
-            i += 1
-        }
     }
 
     /// The int32 accumulators of every pixel and block of one output row, from its widened
@@ -274,7 +259,7 @@ final class DirectStemConv2D: ParallelJob, @unchecked Sendable {
         _ rows: UnsafeRawPointer, block: Int, two: Bool, into accumulators: UnsafeMutablePointer<SIMD16<Int32>>
     ) {
         let offsets = UnsafePointer(pairOffsets.pointer(as: Int32.self))
-        let blockBytes = pairs * stemPairBytes
+        let blockBytes = pairs * gemmPanelPairBytes
         let w = UnsafeRawPointer(weights.bytes) + block * blockBytes
         let biases = UnsafeRawPointer(foldedBias.bytes)
         let bias0 = biases.loadUnaligned(fromByteOffset: block * 64, as: SIMD16<Int32>.self)
@@ -296,7 +281,7 @@ final class DirectStemConv2D: ParallelJob, @unchecked Sendable {
                     a01 &+= stemPairProducts(x0, pw + blockBytes)
                     a11 &+= stemPairProducts(x1, pw + blockBytes)
                 }
-                pw += stemPairBytes
+                pw += gemmPanelPairBytes
             }
             out0[x] = a00
             out0[x + 1] = a10
@@ -314,7 +299,7 @@ final class DirectStemConv2D: ParallelJob, @unchecked Sendable {
                 let x0 = first.loadUnaligned(fromByteOffset: Int(offsets[pair]), as: Int32.self)
                 a0 &+= stemPairProducts(x0, pw)
                 if two { a1 &+= stemPairProducts(x0, pw + blockBytes) }
-                pw += stemPairBytes
+                pw += gemmPanelPairBytes
             }
             out0[x] = a0
             if two { out1[x] = a1 }
@@ -341,9 +326,6 @@ final class DirectStemConv2D: ParallelJob, @unchecked Sendable {
     }
 }
 
-/// Bytes of one pair of a 16-channel block of ``DirectStemConv2D``'s packed weights: 32 int16.
-let stemPairBytes = 64
-
 #if arch(arm64)
 /// `Σ` over the pair `(x0, x1)` packed in `pair` of `x · w` for 16 output channels; `weights`
 /// holds the 16 weights of `x0`, then the 16 of `x1` (arm64 layout: `smull`/`smlal` by element).
@@ -354,13 +336,6 @@ func stemPairProducts(_ pair: Int32, _ weights: UnsafeRawPointer) -> SIMD16<Int3
     let w1 = widenedToInt32(weights.loadUnaligned(fromByteOffset: 32, as: SIMD16<Int16>.self))
     return w0 &* SIMD16<Int32>(repeating: x0) &+ w1 &* SIMD16<Int32>(repeating: x1)
 }
-
-/// Writes lane `lane` of one packed pair: arm64 layout, the 16 first weights, then the 16 second ones.
-@inline(always)
-func storeStemPair(_ destination: UnsafeMutablePointer<Int16>, lane: Int, first: Int16, second: Int16) {
-    destination[lane] = first
-    destination[16 + lane] = second
-}
 #else
 /// `Σ` over the pair `(x0, x1)` packed in `pair` of `x · w` for 16 output channels; `weights`
 /// holds 16 interleaved (first, second) int16 weight pairs: one `vpmaddwd` per 8 channels.
@@ -368,12 +343,5 @@ func storeStemPair(_ destination: UnsafeMutablePointer<Int16>, lane: Int, first:
 func stemPairProducts(_ pair: Int32, _ weights: UnsafeRawPointer) -> SIMD16<Int32> {
     let x = widenedToInt32(unsafeBitCast(SIMD16<Int32>(repeating: pair), to: SIMD32<Int16>.self))
     return pairwiseSums(x &* widenedToInt32(weights.loadUnaligned(as: SIMD32<Int16>.self)))
-}
-
-/// Writes lane `lane` of one packed pair: x86 layout, 16 interleaved (first, second) pairs.
-@inline(always)
-func storeStemPair(_ destination: UnsafeMutablePointer<Int16>, lane: Int, first: Int16, second: Int16) {
-    destination[2 * lane] = first
-    destination[2 * lane + 1] = second
 }
 #endif

@@ -161,5 +161,31 @@ import Testing
         grouped.outputMultipliers = Array(grouped.outputMultipliers.prefix(1)) + Array(grouped.outputMultipliers.prefix(1))
         let filter = [Int8](repeating: 1, count: 2 * grouped.filterHeight * grouped.filterWidth * 2)
         #expect(DirectStemConv2D(grouped, filter: filter, bias: nil) == nil)
+        // Windows far outside the image: padded rows of more than 2 x width + 64 columns.
+        var dilated = Self.randomParameters(&random, inputDepth: 3, large: false)
+        (dilated.filterWidth, dilated.dilationWidth, dilated.strideWidth, dilated.outputWidth) = (3, 40, 1, dilated.inputWidth)
+        dilated.paddingLeft = 40
+        let dilatedFilter = FastKernelTests.int8s(dilated.outputDepth * dilated.filterHeight * 3 * 3, &random)
+        #expect(DirectStemConv2D(dilated, filter: dilatedFilter, bias: nil) == nil)
+        dilated.dilationWidth = 2
+        dilated.paddingLeft = 2
+        #expect(DirectStemConv2D(dilated, filter: dilatedFilter, bias: nil) != nil)
+    }
+
+    @Test("the fuzzer's model with a dilation of 14,548,994 runs on the GEMM and matches the reference kernels")
+    func hugeDilationStaysOffTheDirectKernel() throws {
+        // scripts/fuzz-ci, 2026-12-07: the direct kernel sized its padded rows by the window
+        // and asked for 14 GB (libFuzzer: out-of-memory). Tests/Fixtures/fuzz/README.md.
+        let bytes = try Fixtures.data("fuzz/tflite-dilated-stem-scratch.tflite")
+        var outputs: [[UInt8]] = []
+        for kernels in [KernelSelection.fast, .reference] {
+            let interpreter = try Interpreter(modelBytes: bytes, options: InterpreterOptions(threads: 1, kernels: kernels))
+            let input = interpreter.inputs[0]
+            try interpreter.setInput(0, bytes: (0..<(input.byteCount ?? 0)).map { UInt8(truncatingIfNeeded: $0 &* 37) })
+            interpreter.invoke()
+            outputs.append(try interpreter.output())
+        }
+        #expect(outputs[0] == outputs[1])
+        #expect(Set(outputs[0]).count > 1)
     }
 }

@@ -85,24 +85,30 @@ final class DirectStemConv2D: ParallelJob, @unchecked Sendable {
 
     /// Nil when the direct kernel does not cover `p`: more than ``maximumInputDepth`` input
     /// channels, grouped convolutions, input zero points outside int8 (padding holds the zero
-    /// point as an int16 factor of exact products), rows too wide for the int32 pair offsets,
+    /// point as an int16 factor of exact products), windows reaching far outside the image,
     /// or right shifts the vector requantization does not cover.
+    ///
+    /// "Far": widened rows of more than ``maximumPaddedColumns(inputWidth:)`` columns, or a
+    /// task's widened rows over ``widenedRowsBudget(_:)`` bytes. The scratch grows with the
+    /// padding and the window's height, which a corrupt model can make huge (a fuzzed one asked
+    /// for 14 GB with a dilation of 14,548,994); the GEMM's im2col rows grow only with the filter.
     init?(_ p: Conv2DParameters, filter: [Int8], bias: [Int32]?, minimumTaskMACs: Int = DirectStemConv2D.defaultMinimumTaskMACs) {
         let depth = p.filterHeight * p.filterWidth * p.inputDepth
         let lastColumn = (p.outputWidth - 1) * p.strideWidth - p.paddingLeft + (p.filterWidth - 1) * p.dilationWidth
-        // Slack: the last pair of a run may read one value past the row (its weight is 0).
-        let rowStride = ((lastColumn + p.paddingLeft + 1) * p.inputDepth + 16 + 31) / 32 * 32
         guard p.inputDepth >= 1, p.inputDepth <= Self.maximumInputDepth, p.filterInputDepth == p.inputDepth,
               p.outputDepth >= 1, p.filterHeight >= 1, p.filterWidth >= 1, p.outputHeight >= 1, p.outputWidth >= 1,
               p.strideHeight >= 1, p.strideWidth >= 1, p.dilationHeight >= 1, p.dilationWidth >= 1,
               p.paddingTop >= 0, p.paddingLeft >= 0, (-127...128).contains(p.inputOffset),
-              p.filterHeight * rowStride * 2 <= Int(Int32.max),
+              lastColumn + p.paddingLeft + 1 <= Self.maximumPaddedColumns(inputWidth: p.inputWidth),
+              // Divided, not multiplied: a corrupt filter height must not overflow.
+              p.filterHeight <= Self.widenedRowsBudget(p) / (2 * Self.rowStride(paddedColumns: lastColumn + p.paddingLeft + 1, inputDepth: p.inputDepth)),
               filter.count == p.outputDepth * depth, bias.map({ $0.count == p.outputDepth }) ?? true,
               p.outputMultipliers.count == p.outputDepth, ChannelRequantization.covers(p.outputMultipliers)
         else { return nil }
         (batches, inputHeight, inputWidth, inputDepth) = (p.batches, p.inputHeight, p.inputWidth, p.inputDepth)
         (filterHeight, outputHeight, outputWidth, outputDepth) = (p.filterHeight, p.outputHeight, p.outputWidth, p.outputDepth)
         (strideHeight, dilationHeight, paddingTop, paddingLeft) = (p.strideHeight, p.dilationHeight, p.paddingTop, p.paddingLeft)
+        let rowStride = Self.rowStride(paddedColumns: lastColumn + p.paddingLeft + 1, inputDepth: p.inputDepth)
         multiplyAccumulates = p.multiplyAccumulates
         self.minimumTaskMACs = max(1, minimumTaskMACs)
         zeroPoint = Int16(truncatingIfNeeded: -p.inputOffset)
@@ -169,6 +175,22 @@ final class DirectStemConv2D: ParallelJob, @unchecked Sendable {
         rowBytes = p.filterHeight * rowStride * 2
         slotBytes = (rowBytes + 63) / 64 * 64 + blocks * p.outputWidth * 64
         scratch = AlignedStorage(byteCount: Self.maximumTasks * slotBytes)
+    }
+
+    /// The widest padded row taken: twice the image plus 64 columns, room for any padding a
+    /// real stem has (SAME padding adds less than one window).
+    static func maximumPaddedColumns(inputWidth: Int) -> Int { 2 * inputWidth + 64 }
+
+    /// The most bytes one task's widened rows may take: twice the image as int16, at least
+    /// 64 KiB, and within the int32 pair offsets.
+    static func widenedRowsBudget(_ p: Conv2DParameters) -> Int {
+        min(Int(Int32.max), max(1 << 16, 4 * p.inputHeight * p.inputWidth * p.inputDepth))
+    }
+
+    /// Int16 values between widened rows: the padded row, plus slack for the last pair of a
+    /// run, which may read one value past the row (its weight is 0), rounded to 64 bytes.
+    static func rowStride(paddedColumns: Int, inputDepth: Int) -> Int {
+        (paddedColumns * inputDepth + 16 + 31) / 32 * 32
     }
 
     /// First output channel of block `block`: blocks are 16 apart, except that the last block

@@ -70,13 +70,7 @@ import Testing
             let fast = try #require(FastConv2D(p, filter: filter, bias: bias))
             #expect(fast.pointwise == (filterHeight == 1 && filterWidth == 1 && stride == (1, 1) && padding == (0, 0)))
             let count = batches * p.outputHeight * p.outputWidth * outputDepth
-            let expected = Self.run(count) { output in
-                input.withUnsafeBufferPointer { input in filter.withUnsafeBufferPointer { filter in
-                    bias.withUnsafeBufferPointerIfPresent { bias in
-                        ReferenceKernels.conv2D(p, input: input, filter: filter, bias: bias, output: output)
-                    }
-                } }
-            }
+            let expected = Self.referenceConv2D(p, input: input, filter: filter, bias: bias)
             let actual = Self.run(count) { output in
                 input.withUnsafeBufferPointer { fast.run(input: $0.baseAddress!, output: output.baseAddress!, pool: pool) }
             }
@@ -210,6 +204,17 @@ import Testing
     static func biases(_ count: Int, _ random: inout SplitMix64) -> [Int32] {
         (0..<count).map { _ in
             Int.random(in: 0..<6, using: &random) == 0 ? .random(in: .min ... .max, using: &random) : .random(in: -40_000...40_000, using: &random)
+        }
+    }
+
+    /// The oracle's output of convolution `p`: `ReferenceKernels.conv2D` into an exactly sized array.
+    static func referenceConv2D(_ p: Conv2DParameters, input: [Int8], filter: [Int8], bias: [Int32]?) -> [Int8] {
+        run(p.batches * p.outputHeight * p.outputWidth * p.outputDepth) { output in
+            input.withUnsafeBufferPointer { input in filter.withUnsafeBufferPointer { filter in
+                bias.withUnsafeBufferPointerIfPresent { bias in
+                    ReferenceKernels.conv2D(p, input: input, filter: filter, bias: bias, output: output)
+                }
+            } }
         }
     }
 

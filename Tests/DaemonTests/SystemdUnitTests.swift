@@ -7,11 +7,12 @@ import Testing
 struct SystemdUnitTests {
     static let analyze = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
-    /// The unit with ExecStart pointing at the built edgecamd (verify checks the binary exists).
+    /// The unit with ExecStart pointing at the built edgecamd (verify checks the binary exists),
+    /// in a directory of its own: the suite's tests run in parallel and each removes its copy.
     func unitCopy() throws -> URL {
         let text = try String(contentsOf: DaemonProcess.projectRoot.appendingPathComponent("systemd/edgecamd.service"), encoding: .utf8)
         let built = DaemonProcess.productsDirectory.appendingPathComponent("edgecamd").path
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("edgecamd-unit-\(getpid())")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("edgecamd-unit-\(getpid())-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let unit = directory.appendingPathComponent("edgecamd.service")
         try text.replacingOccurrences(of: "/usr/local/bin/edgecamd", with: built).write(to: unit, atomically: true, encoding: .utf8)

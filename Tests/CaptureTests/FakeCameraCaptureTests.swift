@@ -184,7 +184,9 @@ struct FakeCameraCaptureTests {
         #expect(run.frames.count == 3)
         #expect(run.events("end").count == 1)
         #expect(run.states.last == "stopped")
-        #expect(elapsed < 3, "stop() took \(elapsed) s to end the capture")
+        // Not woken, the capture would end at its 20 s timeout; the bound leaves room for
+        // starting the probe on a loaded machine.
+        #expect(elapsed < 10, "stop() took \(elapsed) s to end the capture")
     }
 
     @Test func missingDeviceGivesClearError() throws {

@@ -81,28 +81,30 @@ import Testing
     }
 
     @Test func idleClientsAreDisconnectedButSubscribersAreNot() throws {
-        let server = try TestServer { $0.idleTimeout = .milliseconds(200) }
+        // A timeout of 1 s: long enough that a descheduled test thread does not outlast it
+        // between connecting and subscribing.
+        let server = try TestServer { $0.idleTimeout = .seconds(1) }
         defer { server.stop() }
         let subscriber = try server.client()
         let events = try subscriber.subscribe()
         let idle = try server.raw()
         let clock = ContinuousClock()
         let start = clock.now
-        #expect(try idle.read(timeout: .seconds(3)) == nil)
+        #expect(try idle.read(timeout: .seconds(10)) == nil)
         let waited = clock.now - start
-        #expect(waited >= .milliseconds(150) && waited < .seconds(2))
-        Thread.sleep(forTimeInterval: 0.2)
+        #expect(waited >= .milliseconds(900) && waited < .seconds(6))
+        Thread.sleep(forTimeInterval: 1.0)
         server.server.events.publish(kind: "detection", data: ["id": 1])
         #expect(try events.next(timeout: .seconds(2))?.data == ["id": 1])
         #expect(server.statistics(once: { $0.idleDisconnects >= 1 }).idleDisconnects >= 1)
     }
 
     @Test func aCommandLongerThanTheIdleTimeoutIsNotCutOff() throws {
-        let server = try TestServer { $0.idleTimeout = .milliseconds(300) }
+        let server = try TestServer { $0.idleTimeout = .seconds(1) }
         defer { server.stop() }
         let raw = try server.raw()
         // Sent at once on connect, so the idle clock can't expire before the request arrives.
-        try raw.send(#"{"id":1,"cmd":"sleep","args":{"ms":900}}"# + "\n")
+        try raw.send(#"{"id":1,"cmd":"sleep","args":{"ms":3000}}"# + "\n")
         #expect(try raw.read()?["result"] == "slept")
     }
 

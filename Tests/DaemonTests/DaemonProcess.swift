@@ -74,12 +74,26 @@ final class DaemonProcess {
         errors.start(name: "edgecamd stderr")
         try launched.get()
 
+        // The socket file appears at bind(); clients are accepted only after listen().
         let deadline = Date().addingTimeInterval(SanitizerBuild.current.seconds(startTimeout))
-        while !FileManager.default.fileExists(atPath: socket) {
+        while !Self.isListening(socket) {
             guard process.isRunning, Date() < deadline else {
                 throw DaemonTestError("edgecamd did not start: \(standardError)")
             }
             usleep(20_000)
+        }
+    }
+
+    /// Whether a Unix socket bound to `path` is listening, from /proc/net/unix (connecting to
+    /// find out would be a client the daemon counts).
+    static func isListening(_ path: String) -> Bool {
+        guard let table = try? String(contentsOfFile: "/proc/net/unix", encoding: .utf8) else {
+            return FileManager.default.fileExists(atPath: path)
+        }
+        // Columns: Num RefCount Protocol Flags Type St Inode Path; Flags 00010000 is __SO_ACCEPTCON.
+        return table.split(separator: "\n").contains { line in
+            let columns = line.split(separator: " ", omittingEmptySubsequences: true)
+            return columns.count >= 8 && columns[7] == path && columns[3] == "00010000"
         }
     }
 

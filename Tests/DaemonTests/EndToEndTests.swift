@@ -167,7 +167,7 @@ struct EndToEndTests {
     }
 
     @Test func badConfigurationIsRejectedWithLineAndKey() throws {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("edgecamd-bad-\(getpid()).toml")
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("edgecamd-bad-\(UUID().uuidString.prefix(8)).toml")
         try "[model]\nthreads = 2\n\n[detection]\nmin_scor = 0.3\n".write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
         let process = Process()

@@ -8,7 +8,7 @@ import Testing
 @Suite("edgecamd on the fake camera")
 struct FakeCameraDaemonTests {
     static func buildFakeCamera() throws -> String {
-        let output = NSTemporaryDirectory() + "edgecamd-fakecam-\(getpid())/libfakecam.so"
+        let output = NSTemporaryDirectory() + "edgecamd-fakecam-\(UUID().uuidString.prefix(8))/libfakecam.so"
         let process = Process()
         process.executableURL = DaemonProcess.projectRoot.appendingPathComponent("scripts/build-fakecam")
         process.arguments = [output]

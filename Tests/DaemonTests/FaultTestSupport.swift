@@ -66,7 +66,7 @@ enum FaultTestSupport {
     /// Whether this process may mount file systems (root with CAP_SYS_ADMIN, as on the
     /// development and CI machines): tried once by mounting a tiny tmpfs.
     static let mountPermitted: Bool = {
-        let directory = NSTemporaryDirectory() + "edgecamd-mount-probe-\(getpid())"
+        let directory = NSTemporaryDirectory() + "edgecamd-mount-probe-\(UUID().uuidString.prefix(8))"
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         guard run("/usr/bin/mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", directory]).status == 0 else { return false }

@@ -51,7 +51,7 @@ struct SystemdNotifyTests {
 
     @Test func notifiesReadyWatchdogStoppingAndReloadsOnSIGHUP() throws {
         let notify = try NotifySocket()
-        let config = FileManager.default.temporaryDirectory.appendingPathComponent("edgecamd-hup-\(getpid()).toml")
+        let config = FileManager.default.temporaryDirectory.appendingPathComponent("edgecamd-hup-\(UUID().uuidString.prefix(8)).toml")
         defer { try? FileManager.default.removeItem(at: config) }
         let base = """
             [model]
@@ -75,6 +75,8 @@ struct SystemdNotifyTests {
         try (base + "min_score = 0.25\n").write(to: config, atomically: true, encoding: .utf8)
         kill(daemon.process.processIdentifier, SIGHUP)
         #expect(notify.wait(for: "RELOADING=1", timeout: 5) != nil)
+        // READY=1 again once the new configuration is applied.
+        #expect(notify.wait(for: "READY=1", timeout: 10) != nil)
         let value = try daemon.cli(["config", "get", "detection.min_score"])
         #expect(value.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0.25", "\(value.stderr)")
 

@@ -42,10 +42,14 @@ final class Shared<Value: Sendable>: @unchecked Sendable {
         let store = try DetectionStore(path: dir.path("edgecam.sqlite"), configuration: StoreConfiguration(walCheckpointBytes: 256 << 10))
         let writerDone = DispatchSemaphore(value: 0)
         let writerError = Shared<String?>(nil)
+        // Halfway, the writer waits (up to 30 s) until a read has seen a partly written table,
+        // so that a fast writer cannot finish between two reads.
+        let partlyWrittenSeen = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
             do {
                 for batch in 0..<200 {
                     try store.insert((0..<10).map { _ in Sample.detection(time: Int64(batch), heatmap: Sample.heatmap(overlayBytes: 1_000)) })
+                    if batch == 99 { _ = partlyWrittenSeen.wait(timeout: .now() + 30) }
                 }
             } catch {
                 writerError.value = "\(error)"
@@ -56,7 +60,9 @@ final class Shared<Value: Sendable>: @unchecked Sendable {
         var finished = false
         while !finished {
             finished = writerDone.wait(timeout: .now()) == .success
-            counts.append(try store.stats().detections)
+            let count = try store.stats().detections
+            if count > 0, count < 2_000, !counts.contains(where: { $0 > 0 && $0 < 2_000 }) { partlyWrittenSeen.signal() }
+            counts.append(count)
             let page = try store.detections(limit: 25)
             #expect(page.items.map(\.time) == page.items.map(\.time).sorted(by: >))
         }

@@ -160,6 +160,30 @@ struct EndToEndTests {
         #expect(daemon.terminate() == 0, "\(daemon.standardError)")
     }
 
+    @Test func pausedUnpacedReplayReadsNothingAndResumesAtOnce() throws {
+        let daemon = try DaemonProcess(arguments: Self.modelArguments + ["--source", "mjpeg:demo/sample.mjpeg", "--fps", "0", "--loop"])
+        func framesIn() throws -> Int {
+            let status = try daemon.cli(["status", "--json"])
+            try #require(status.status == 0, "\(status.stderr)")
+            return try JSONLineDecoding.decode(status.stdout)["frames"]?["in"]?.intValue ?? -1
+        }
+        let deadline = Date().addingTimeInterval(SanitizerBuild.current.seconds(60))
+        while try framesIn() < 5, Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        #expect(try daemon.cli(["pause"]).status == 0)
+        // A frame asked for before the pause may still arrive; after that, none.
+        Thread.sleep(forTimeInterval: 0.3)
+        let pausedAt = try framesIn()
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(try framesIn() == pausedAt)
+        #expect(try daemon.cli(["resume"]).status == 0)
+        while try framesIn() < pausedAt + 5, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(try framesIn() >= pausedAt + 5, "no frames after resume")
+        // Stopped while paused: the capture thread's wait ends with the stop.
+        #expect(try daemon.cli(["pause"]).status == 0)
+        Thread.sleep(forTimeInterval: 0.2)
+        #expect(daemon.terminate() == 0, "\(daemon.standardError)")
+    }
+
     @Test func cliExplainsWhenTheDaemonIsNotRunning() throws {
         let result = try DaemonProcess.cli(["status", "--socket", "/tmp/edgecam-no-such-\(getpid()).sock"])
         #expect(result.status == 69)

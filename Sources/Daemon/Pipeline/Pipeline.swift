@@ -25,6 +25,9 @@ final class Pipeline: Sendable {
     private let slot = FrameSlot()
     private let captureDone = DispatchSemaphore(value: 0)
     private let inferenceDone = DispatchSemaphore(value: 0)
+    /// Signalled when the pipeline is resumed or stopped, for an on-demand capture thread
+    /// waiting out a pause; it re-checks the state, so surplus signals only cost a loop.
+    private let resumedOrStopped = DispatchSemaphore(value: 0)
 
     private struct State {
         var paused = false
@@ -89,6 +92,7 @@ final class Pipeline: Sendable {
             return (state.started, !state.stopped)
         }
         guard first, started else { return }
+        resumedOrStopped.signal()
         source.stop()
         captureDone.wait()
         slot.close()
@@ -98,10 +102,12 @@ final class Pipeline: Sendable {
     var isPaused: Bool { state.withLock { $0.paused } }
 
     func setPaused(_ paused: Bool) -> Bool {
-        state.withLock { state in
+        let changed = state.withLock { state in
             defer { state.paused = paused }
             return state.paused != paused
         }
+        if changed, !paused { resumedOrStopped.signal() }
+        return changed
     }
 
     /// The newest frame the source delivered.
@@ -119,7 +125,7 @@ final class Pipeline: Sendable {
                 // thread has taken the last one, and not while paused; else this thread spins
                 // making frames that are dropped unseen.
                 guard slot.waitUntilEmpty() else { return }
-                while state.withLock({ $0.paused && !$0.stopped }) { Thread.sleep(forTimeInterval: 0.05) }
+                while state.withLock({ $0.paused && !$0.stopped }) { resumedOrStopped.wait() }
             }
             let result: FrameReadResult
             do {

@@ -8,21 +8,35 @@ import Testing
 @Suite struct FastKernelTests {
     static let channelCounts = [1, 3, 5, 16, 17, 33]
 
-    @Test("vector requantization equals multiplyByQuantizedMultiplier + offset + clamp, extremes included")
-    func requantizationMatchesScalar() {
-        var random = SplitMix64(seed: 0x5EED_0001)
+    /// With an Int32.min multiplier in the block, x86 takes the two-step gemmlowp path; without
+    /// one, the single rounding of the int64 product (arm64 always takes the steps). Small
+    /// multipliers give the products in (-2^30, 0) whose rounding the wide path folds.
+    @Test("vector requantization equals multiplyByQuantizedMultiplier + offset + clamp, extremes included",
+          arguments: [true, false])
+    func requantizationMatchesScalar(withInt32MinMultipliers: Bool) {
+        var random = SplitMix64(seed: withInt32MinMultipliers ? 0x5EED_0001 : 0x5EED_0002)
         let extremes: [Int32] = [.min, .min + 1, -1 << 30, -65537, -32768, -2, -1, 0, 1, 2, 32767, 1 << 30, .max - 1, .max]
         for _ in 0..<400 {
             var multipliers: [QuantizedMultiplier] = []
             for lane in 0..<16 {
-                let multiplier: Int32 = lane % 5 == 0 ? .min : (lane % 7 == 0 ? .max : .random(in: .min ... .max, using: &random))
-                multipliers.append(QuantizedMultiplier(multiplier: multiplier, shift: Int.random(in: -31...31, using: &random)))
+                let multiplier: Int32 = switch lane {
+                case _ where lane % 5 == 0: withInt32MinMultipliers ? .min : .random(in: -(1 << 12)...(1 << 12), using: &random)
+                case _ where lane % 7 == 0: .max
+                case _ where lane % 3 == 0: .random(in: -(1 << 20)...(1 << 20), using: &random)
+                default: .random(in: .min + 1 ... .max, using: &random)
+                }
+                // Half the lanes get the small shifts where a product's sign decides the rounding.
+                let shift = lane % 2 == 0 ? Int.random(in: -3...1, using: &random) : Int.random(in: -31...31, using: &random)
+                multipliers.append(QuantizedMultiplier(multiplier: multiplier, shift: shift))
             }
             let offset = Int32.random(in: -128...127, using: &random)
             let low = Int32.random(in: -128...127, using: &random)
             let range = ActivationRange(minimum: low, maximum: .random(in: low...127, using: &random))
             #expect(ChannelRequantization.covers(multipliers))
             let requantize = ChannelRequantization(multipliers, outputOffset: offset, activation: range)
+            #if arch(x86_64)
+            #expect(requantize.roundsInWideLanes == !withInt32MinMultipliers)
+            #endif
             var acc = SIMD16<Int32>()
             for lane in 0..<16 {
                 acc[lane] = lane < 8 ? extremes.randomElement(using: &random)! : .random(in: .min ... .max, using: &random)

@@ -94,13 +94,17 @@ struct ChannelRequantization: @unchecked Sendable {
     /// from zero, i.e. `floor((h + 2^(s-1) - [h < 0]) / 2^s)` for `s ≥ 1`. Nested floors
     /// of integer divisions merge (`floor((floor(t / a) + c) / b) = floor((t + c·a) / (a·b))`),
     /// and `h < 0` ⇔ `t = p + 2^30 < 0`, so the result is one floor division of a 64-bit
-    /// value: `floor((t + 2^(s+30) - [t < 0]·2^31) / 2^(31+s))`. |p| < 2^62 (the multiplier
+    /// value: `floor((t + 2^(s+30) - [t < 0]·2^31) / 2^(31+s))`. The test may be on `p`
+    /// instead of `t`, saving the addition of 2^30 before it: the two differ only for
+    /// `t` in `[0, 2^30)`, where both dividends lie in `[0, 2^(31+s))` (for `s ≥ 1`; for
+    /// `s = 0` there is no adjustment) and so give the same quotient, 0. Hence
+    /// `floor((p + 2^30 + 2^(s+30) - [p < 0]·2^31) / 2^(31+s))`. |p| < 2^62 (the multiplier
     /// is not Int32.min), so the dividend is inside ±2^63; adding 2^63 makes it unsigned,
     /// which lets a logical shift (AVX2 has no 64-bit arithmetic one) do the floor division;
     /// the bias it adds to the quotient, 2^(32-s), is subtracted (mod 2^32) in `final`,
-    /// together with the output offset.
+    /// together with the output offset. `add` is 2^63 + 2^30 + 2^(s+30) (mod 2^64).
     static func wideConstants(rightShift s: Int, outputOffset: Int32) -> (add: Int64, adjust: Int64, count: UInt64, final: Int32) {
-        let add = Int64.min &+ (s > 0 ? Int64(1) << (s + 30) : 0)
+        let add = Int64.min &+ (1 << 30) &+ (s > 0 ? Int64(1) << (s + 30) : 0)
         let adjust: Int64 = s > 0 ? -(1 << 31) : 0
         let bias = Int32(truncatingIfNeeded: Int64(1) << (32 - s))
         return (add, adjust, UInt64(31 + s), outputOffset &- bias)
@@ -185,8 +189,7 @@ struct ChannelRequantization: @unchecked Sendable {
         let add = constants.loadUnaligned(as: SIMD4<Int64>.self)
         let adjust = constants.loadUnaligned(fromByteOffset: 128, as: SIMD4<Int64>.self)
         let count = constants.loadUnaligned(fromByteOffset: 256, as: SIMD4<UInt64>.self)
-        let t = product &+ SIMD4<Int64>(repeating: 1 << 30)
-        let dividend = unsafeBitCast(t &+ add &+ ((t &>> 63) & adjust), to: SIMD4<UInt64>.self)
+        let dividend = unsafeBitCast(product &+ add &+ ((product &>> 63) & adjust), to: SIMD4<UInt64>.self)
         return unsafeBitCast(dividend &>> count, to: SIMD4<Int64>.self)
     }
 

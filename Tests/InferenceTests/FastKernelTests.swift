@@ -19,12 +19,11 @@ import Testing
         for _ in 0..<400 {
             var multipliers: [QuantizedMultiplier] = []
             for lane in 0..<16 {
-                let multiplier: Int32 = switch lane {
-                case _ where lane % 5 == 0: withInt32MinMultipliers ? .min : .random(in: -(1 << 12)...(1 << 12), using: &random)
-                case _ where lane % 7 == 0: .max
-                case _ where lane % 3 == 0: .random(in: -(1 << 20)...(1 << 20), using: &random)
-                default: .random(in: .min + 1 ... .max, using: &random)
-                }
+                let multiplier: Int32 =
+                    if lane % 5 == 0 { withInt32MinMultipliers ? .min : .random(in: -(1 << 12)...(1 << 12), using: &random) }
+                    else if lane % 7 == 0 { .max }
+                    else if lane % 3 == 0 { .random(in: -(1 << 20)...(1 << 20), using: &random) }
+                    else { .random(in: .min + 1 ... .max, using: &random) }
                 // Half the lanes get the small shifts where a product's sign decides the rounding.
                 let shift = lane % 2 == 0 ? Int.random(in: -3...1, using: &random) : Int.random(in: -31...31, using: &random)
                 multipliers.append(QuantizedMultiplier(multiplier: multiplier, shift: shift))

@@ -81,11 +81,16 @@ struct Conv2DOperator: PreparedOperator {
 
     /// `EDGECAM_NO_AVX512=1` in the environment keeps the AVX2 GEMM microkernel on a CPU with
     /// AVX-512 VNNI: for comparing the two (`edgecam bench`) and for ruling one out when debugging.
-    static let avx512Disabled: Bool = getenv("EDGECAM_NO_AVX512").map { String(cString: $0) == "1" } ?? false
+    static let avx512Disabled = environmentFlag("EDGECAM_NO_AVX512")
 
     /// `EDGECAM_NO_DIRECT_STEM=1` in the environment runs convolutions of few input channels
     /// (``DirectStemConv2D``) through the im2col GEMM instead: for timing the two (`edgecam bench`).
-    static let directStemDisabled: Bool = getenv("EDGECAM_NO_DIRECT_STEM").map { String(cString: $0) == "1" } ?? false
+    static let directStemDisabled = environmentFlag("EDGECAM_NO_DIRECT_STEM")
+
+    /// Whether the environment variable `name` is set to `1`.
+    private static func environmentFlag(_ name: String) -> Bool {
+        getenv(name).map { String(cString: $0) == "1" } ?? false
+    }
 
     func run(_ tensors: TensorPointers) { run(tensors, pool: nil) }
 

@@ -95,24 +95,27 @@ final class DirectStemConv2D: ParallelJob, @unchecked Sendable {
     init?(_ p: Conv2DParameters, filter: [Int8], bias: [Int32]?, minimumTaskMACs: Int = DirectStemConv2D.defaultMinimumTaskMACs) {
         let depth = p.filterHeight * p.filterWidth * p.inputDepth
         let lastColumn = (p.outputWidth - 1) * p.strideWidth - p.paddingLeft + (p.filterWidth - 1) * p.dilationWidth
+        let paddedColumns = lastColumn + p.paddingLeft + 1
         guard p.inputDepth >= 1, p.inputDepth <= Self.maximumInputDepth, p.filterInputDepth == p.inputDepth,
               p.outputDepth >= 1, p.filterHeight >= 1, p.filterWidth >= 1, p.outputHeight >= 1, p.outputWidth >= 1,
               p.strideHeight >= 1, p.strideWidth >= 1, p.dilationHeight >= 1, p.dilationWidth >= 1,
               p.paddingTop >= 0, p.paddingLeft >= 0, (-127...128).contains(p.inputOffset),
-              lastColumn + p.paddingLeft + 1 <= Self.maximumPaddedColumns(inputWidth: p.inputWidth),
-              // Divided, not multiplied: a corrupt filter height must not overflow.
-              p.filterHeight <= Self.widenedRowsBudget(p) / (2 * Self.rowStride(paddedColumns: lastColumn + p.paddingLeft + 1, inputDepth: p.inputDepth)),
+              paddedColumns <= Self.maximumPaddedColumns(inputWidth: p.inputWidth)
+        else { return nil }
+        // Only now: the row stride of a corrupt model's width or depth could overflow.
+        let rowStride = Self.rowStride(paddedColumns: paddedColumns, inputDepth: p.inputDepth)
+        // Divided, not multiplied: a corrupt filter height must not overflow.
+        guard p.filterHeight <= Self.widenedRowsBudget(p) / (2 * rowStride),
               filter.count == p.outputDepth * depth, bias.map({ $0.count == p.outputDepth }) ?? true,
               p.outputMultipliers.count == p.outputDepth, ChannelRequantization.covers(p.outputMultipliers)
         else { return nil }
         (batches, inputHeight, inputWidth, inputDepth) = (p.batches, p.inputHeight, p.inputWidth, p.inputDepth)
         (filterHeight, outputHeight, outputWidth, outputDepth) = (p.filterHeight, p.outputHeight, p.outputWidth, p.outputDepth)
         (strideHeight, dilationHeight, paddingTop, paddingLeft) = (p.strideHeight, p.dilationHeight, p.paddingTop, p.paddingLeft)
-        let rowStride = Self.rowStride(paddedColumns: lastColumn + p.paddingLeft + 1, inputDepth: p.inputDepth)
         multiplyAccumulates = p.multiplyAccumulates
         self.minimumTaskMACs = max(1, minimumTaskMACs)
         zeroPoint = Int16(truncatingIfNeeded: -p.inputOffset)
-        paddedColumns = lastColumn + p.paddingLeft + 1
+        self.paddedColumns = paddedColumns
         self.rowStride = rowStride
         pixelStep = p.strideWidth * p.inputDepth * 2
 
@@ -138,8 +141,7 @@ final class DirectStemConv2D: ParallelJob, @unchecked Sendable {
             }
         }
         pairs = pairList.count
-        pairOffsets = AlignedStorage(byteCount: pairs * 4)
-        for (i, pair) in pairList.enumerated() { pairOffsets.pointer(as: Int32.self)[i] = Int32(pair.offset) }
+        pairOffsets = AlignedStorage(copying: pairList.map { Int32($0.offset) })
 
         let blocks = (p.outputDepth + 15) / 16
         self.blocks = blocks
@@ -149,7 +151,7 @@ final class DirectStemConv2D: ParallelJob, @unchecked Sendable {
         blockMultipliers.reserveCapacity(blocks * 16)
         let packed = weights.pointer(as: Int16.self), biases = foldedBias.pointer(as: Int32.self)
         for block in 0..<blocks {
-            let start = Self.blockStart(block, outputs: p.outputDepth)
+            let start = channelBlockStart(block, channels: p.outputDepth)
             for lane in 0..<16 {
                 let output = start + lane
                 guard output < p.outputDepth else {
@@ -191,13 +193,6 @@ final class DirectStemConv2D: ParallelJob, @unchecked Sendable {
     /// run, which may read one value past the row (its weight is 0), rounded to 64 bytes.
     static func rowStride(paddedColumns: Int, inputDepth: Int) -> Int {
         (paddedColumns * inputDepth + 16 + 31) / 32 * 32
-    }
-
-    /// First output channel of block `block`: blocks are 16 apart, except that the last block
-    /// of a count that is not a multiple of 16 ends at the last channel (counts of 16 or more).
-    @inline(always)
-    private static func blockStart(_ block: Int, outputs: Int) -> Int {
-        outputs < 16 ? 0 : min(block * 16, outputs - 16)
     }
 
     /// How many tasks (ranges of output rows) a run on `threads` threads is split into; 1
@@ -342,7 +337,7 @@ final class DirectStemConv2D: ParallelJob, @unchecked Sendable {
         // In block order, so the overlapping last block rewrites the same bytes last.
         for block in 0..<blocks {
             requantization.requantize(accumulators + block * outputWidth, count: outputWidth, channel: block * 16,
-                                      into: UnsafeMutableRawPointer(destination + Self.blockStart(block, outputs: outputDepth)),
+                                      into: UnsafeMutableRawPointer(destination + channelBlockStart(block, channels: outputDepth)),
                                       stride: outputDepth)
         }
     }

@@ -5,9 +5,13 @@
 /// ``DirectStemConv2D/maximumInputDepth`` input channels (a network's stem) skip the GEMM
 /// and run ``DirectStemConv2D``. Matches `ReferenceKernels.conv2D`.
 struct FastConv2D: Sendable {
-    let gemm: QuantizedGemm
-    /// The direct kernel that runs instead of the GEMM, for few input channels.
-    let direct: DirectStemConv2D?
+    /// What computes the convolution: one of the two, so that a layer the direct kernel takes
+    /// packs no GEMM weights and allocates no im2col scratch.
+    private enum Kernel: Sendable {
+        case gemm(QuantizedGemm)
+        case direct(DirectStemConv2D)
+    }
+    private let kernel: Kernel
     let window: ConvolutionWindow
     let pointwise: Bool
     let rowCount: Int
@@ -19,30 +23,43 @@ struct FastConv2D: Sendable {
         guard p.filterInputDepth == p.inputDepth,
               ChannelRequantization.covers(p.outputMultipliers)
         else { return nil }
-        let requantization = ChannelRequantization(p.outputMultipliers, outputOffset: p.outputOffset, activation: p.activation)
         let depth = p.filterHeight * p.filterWidth * p.inputDepth
         guard filter.count == p.outputDepth * depth, bias.map({ $0.count == p.outputDepth }) ?? true else { return nil }
+        window = ConvolutionWindow(p)
+        pointwise = p.filterHeight == 1 && p.filterWidth == 1 && p.strideHeight == 1 && p.strideWidth == 1
+            && p.paddingTop == 0 && p.paddingLeft == 0 && p.outputHeight == p.inputHeight && p.outputWidth == p.inputWidth
+        rowCount = p.batches * p.outputHeight * p.outputWidth
+        if allowsDirect, !pointwise, let direct = DirectStemConv2D(p, filter: filter, bias: bias) {
+            kernel = .direct(direct)
+            return
+        }
+        let requantization = ChannelRequantization(p.outputMultipliers, outputOffset: p.outputOffset, activation: p.activation)
         let weights = filter.withUnsafeBufferPointer { filter in
             bias.withUnsafeBufferPointerIfPresent { bias in
                 PackedGemmWeights(filter: filter, outputs: p.outputDepth, depth: depth, bias: bias, inputOffset: p.inputOffset)
             }
         }
-        gemm = QuantizedGemm(weights: weights, requantization: .fixedPoint(requantization), allowsAVX512VNNI: allowsAVX512VNNI)
-        window = ConvolutionWindow(p)
-        pointwise = p.filterHeight == 1 && p.filterWidth == 1 && p.strideHeight == 1 && p.strideWidth == 1
-            && p.paddingTop == 0 && p.paddingLeft == 0 && p.outputHeight == p.inputHeight && p.outputWidth == p.inputWidth
-        rowCount = p.batches * p.outputHeight * p.outputWidth
-        direct = allowsDirect && !pointwise
-            ? DirectStemConv2D(p, filter: filter, bias: bias) : nil
+        kernel = .gemm(QuantizedGemm(weights: weights, requantization: .fixedPoint(requantization), allowsAVX512VNNI: allowsAVX512VNNI))
+    }
+
+    /// The GEMM, when it computes this convolution.
+    var gemm: QuantizedGemm? {
+        if case let .gemm(gemm) = kernel { gemm } else { nil }
+    }
+
+    /// The direct kernel, when it computes this convolution (few input channels).
+    var direct: DirectStemConv2D? {
+        if case let .direct(direct) = kernel { direct } else { nil }
     }
 
     func run(input: UnsafePointer<Int8>, output: UnsafeMutablePointer<Int8>, pool: WorkerPool?) {
-        if let direct {
+        switch kernel {
+        case let .direct(direct):
             direct.run(input: input, output: output, pool: pool)
-            return
+        case let .gemm(gemm):
+            let rows: GemmRows = pointwise ? .contiguous(input, stride: window.inputDepth) : .window(input, window)
+            gemm.run(rows, rowCount: rowCount, output: output, pool: pool)
         }
-        let rows: GemmRows = pointwise ? .contiguous(input, stride: window.inputDepth) : .window(input, window)
-        gemm.run(rows, rowCount: rowCount, output: output, pool: pool)
     }
 }
 

@@ -19,7 +19,7 @@
 /// same bytes), so every load and store stays inside the tensors. Fewer than 16 channels
 /// are gathered into 16-byte scratch lanes first. Weights are packed at load per block and
 /// tap pair (``storeDepthwisePair(_:lane:first:second:)``), biases and requantization
-/// constants per block: lane `l` of block `b` is channel `blockStart(b) + l`.
+/// constants per block: lane `l` of block `b` is channel `channelBlockStart(b, channels:) + l`.
 ///
 /// **Loop order.** A task takes a range of output rows and a range of channel blocks; it
 /// walks groups of blocks whose weights fit in L1, and within a group its rows. Per row, the
@@ -61,7 +61,7 @@ final class FastDepthwiseConv2D: ParallelJob, @unchecked Sendable {
     private let taps: Int
     /// Tap pairs; `2 * pairs` tap slots (an odd last tap is paired with a weight-0 tap).
     private let pairs: Int
-    /// 16-channel blocks; block `b` covers channels `blockStart(b)..<blockStart(b) + 16`.
+    /// 16-channel blocks; block `b` covers the 16 channels from `channelBlockStart(b, channels: channels)`.
     private let blocks: Int
     /// Blocks per L1 group (even, so that blocks pair up inside a group).
     private let groupBlocks: Int
@@ -123,7 +123,7 @@ final class FastDepthwiseConv2D: ParallelJob, @unchecked Sendable {
         let largestInput = Int64(max(abs(-128 + Int(p.inputOffset)), abs(127 + Int(p.inputOffset))))
         let packed = weights.pointer(as: Int16.self), biases = foldedBias.pointer(as: Int32.self)
         for block in 0..<blocks {
-            let start = Self.blockStart(block, channels: channels)
+            let start = channelBlockStart(block, channels: channels)
             for lane in 0..<16 {
                 let channel = start + lane
                 guard channel < channels else {
@@ -172,13 +172,6 @@ final class FastDepthwiseConv2D: ParallelJob, @unchecked Sendable {
         addressBytes = (p.outputWidth * 2 * pairs * MemoryLayout<Int>.stride + 63) / 64 * 64
         slotBytes = addressBytes + (channels < 16 ? taps * 16 : 0)
         scratch = AlignedStorage(byteCount: Self.maximumTasks * slotBytes)
-    }
-
-    /// First channel of block `block`: blocks are 16 apart, except that the last block of a
-    /// count that is not a multiple of 16 ends at the last channel (counts of 16 or more).
-    @inline(always)
-    private static func blockStart(_ block: Int, channels: Int) -> Int {
-        channels < 16 ? 0 : min(block * 16, channels - 16)
     }
 
     func run(input: UnsafePointer<Int8>, output: UnsafeMutablePointer<Int8>, pool: WorkerPool?) {
@@ -302,8 +295,8 @@ final class FastDepthwiseConv2D: ParallelJob, @unchecked Sendable {
         let blockWeightBytes = pairs &* depthwisePairBytes
         let weights = UnsafeRawPointer(self.weights.bytes) + block &* blockWeightBytes
         let biases = UnsafeRawPointer(foldedBias.bytes) + block &* 64
-        let channel = Self.blockStart(block, channels: channels)
-        let next = two ? Self.blockStart(block + 1, channels: channels) : channel
+        let channel = channelBlockStart(block, channels: channels)
+        let next = two ? channelBlockStart(block + 1, channels: channels) : channel
         let interiorTaps = UnsafePointer(tapOffsets.pointer(as: Int.self))
         let step = strideWidth &* channels
         var base = interiorBase &+ (xs.lowerBound &- interiorStart) &* step
